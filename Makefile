@@ -1,0 +1,43 @@
+# Vecino's front door. `make help` lists the targets (from the ## comments below).
+PY     := .venv/bin/python
+RASA   := .venv/bin/rasa
+CONFIG ?= config.yml
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test train shell actions city-services validate bench constraints clean
+
+help: ## Show the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## Create .venv with Python 3.10 and install everything (no-op when up to date)
+	@scripts/setup.sh
+
+run: setup ## Train if needed, start city services + action server + Rasa (REST on :5005)
+	@scripts/run.sh
+
+test: ## Set up and run the whole suite: data lint, validation, training, NLU threshold, stories, pytest
+	@scripts/test.sh
+
+train: setup ## Train a model into models/ (skipped when data and config are unchanged)
+	$(RASA) train --config $(CONFIG) --out models
+
+shell: setup ## Chat with Vecino in this terminal
+	@MODE=shell scripts/run.sh
+
+actions: setup ## Run only the action server (:5055)
+	$(RASA) run actions --port $${ACTIONS_PORT:-5055}
+
+city-services: setup ## Run only the reference city services (:5056)
+	$(PY) -m city_services
+
+validate: setup ## Check domain, data and stories for inconsistencies
+	$(RASA) data validate --fail-on-warnings
+
+bench: setup ## Run the benchmarks under bench/ and print their figures
+	$(PY) -m bench.nlu
+
+constraints: setup ## Refresh constraints.txt from the installed environment
+	@{ echo '# Exact versions of every package, as resolved and tested (regenerate: make constraints).'; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+
+clean: ## Remove trained models, results and local databases
+	rm -rf models/*.tar.gz results reports var .rasa
