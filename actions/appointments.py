@@ -1,0 +1,396 @@
+"""Health appointments (turnos) in hospitals and CESAC: book, list and cancel.
+
+Booking: specialty → health centre (by name, by barrio, or the nearest to a WhatsApp pin)
+→ day and time preference → DNI (appointment_form); then real free slots are offered and
+confirmed (appointment_slot_form). A slot taken between offer and confirmation brings fresh
+options, never an error.
+"""
+import asyncio
+import datetime as dt
+import logging
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import parsing
+from actions.base import (
+    RETRY_SLOT,
+    FlowAction,
+    FlowFormValidation,
+    location_pin,
+    reset,
+)
+from actions.clients.appointments import Appointment, AppointmentsClient, HealthCentre, Slot
+from actions.clients.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+SPECIALTY = "specialty"
+CENTRE = "health_centre"
+CENTRE_NAME = "health_centre_name"
+DATE = "appointment_date"
+DNI = "dni"
+OFFERS = "appointment_offers"
+CHOSEN = "appointment_slot"
+CHOSEN_LABEL = "appointment_slot_label"
+CONFIRMED = "appointment_confirmed"
+CODE = "appointment_code"
+CANCEL_CONFIRMED = "cancel_confirmed"
+BOOKING_SLOTS = (SPECIALTY, CENTRE, CENTRE_NAME, DATE, OFFERS, CHOSEN, CHOSEN_LABEL, CONFIRMED)
+MAX_OFFERS = 5
+PIN_PREFIX = "@"
+
+
+def match_specialty(text: Text, known: List[Text]) -> Optional[Text]:
+    """The backend's own spelling of the specialty the citizen wrote, if any."""
+    wanted = parsing.fold(text)
+    if not wanted:
+        return None
+    for name in known:
+        if parsing.fold(name) == wanted:
+            return name
+    candidates = [n for n in known if wanted in parsing.fold(n) or parsing.fold(n) in wanted]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def choose_offer(text: Text, offers: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+    """"2" → the second offer; "10:30" or "el de las 10:30" → the offer starting then."""
+    folded = parsing.fold(text)
+    if folded.strip(" .)").isdigit():
+        index = int(folded.strip(" .)"))
+        return offers[index - 1] if 1 <= index <= len(offers) else None
+    for offer in offers:
+        starts = dt.datetime.fromisoformat(offer["starts_at"])
+        if starts.strftime("%H:%M") in folded or offer["label"] in text:
+            return offer
+    return None
+
+
+def offers_from(slots: List[Slot]) -> List[Dict[Text, Any]]:
+    return [
+        {"id": s.id, "starts_at": s.starts_at.isoformat(), "label": parsing.format_datetime(s.starts_at)}
+        for s in slots
+    ]
+
+
+class ValidateAppointmentForm(FlowFormValidation):
+    def __init__(
+        self,
+        client: Optional[AppointmentsClient] = None,
+        today: Optional[Callable[[], dt.date]] = None,
+    ) -> None:
+        self._client = client or AppointmentsClient.from_env()
+        self._today = today or dt.date.today
+
+    def name(self) -> Text:
+        return "validate_appointment_form"
+
+    async def validate_specialty(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        try:
+            known = await asyncio.to_thread(self._client.specialties)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable_ask_again")
+            return {SPECIALTY: None}
+        found = match_specialty(str(value or ""), known)
+        if found is None:
+            return self.reject(SPECIALTY, dispatcher, tracker, specialties=", ".join(known))
+        return self.accept(SPECIALTY, found)
+
+    async def extract_health_centre(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        pin = location_pin(tracker)
+        if pin is None or tracker.get_slot("requested_slot") != CENTRE:
+            return {}
+        return {CENTRE: f"{PIN_PREFIX}{pin['lat']},{pin['lon']}"}
+
+    async def validate_health_centre(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        specialty = tracker.get_slot(SPECIALTY)
+        centres: List[HealthCentre] = []
+        try:
+            if text.startswith(PIN_PREFIX):
+                lat, lon = (float(part) for part in text[1:].split(","))
+                centres = await asyncio.to_thread(
+                    self._client.find_centres, near=(lat, lon), specialty=specialty, limit=1
+                )
+            elif text:
+                centres = await asyncio.to_thread(
+                    self._client.find_centres, name=text, specialty=specialty, limit=1
+                )
+                if not centres:
+                    centres = await asyncio.to_thread(
+                        self._client.find_centres, barrio=text, specialty=specialty, limit=1
+                    )
+        except (NotFound, InvalidRequest, ValueError):
+            centres = []
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable_ask_again")
+            return {CENTRE: None}
+        if not centres:
+            return self.reject(CENTRE, dispatcher, tracker)
+        centre = centres[0]
+        dispatcher.utter_message(
+            response="utter_health_centre_chosen",
+            centre=centre.name,
+            address=centre.address,
+            barrio=centre.barrio,
+        )
+        return self.accept(CENTRE, centre.id, **{CENTRE_NAME: centre.name})
+
+    async def validate_appointment_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        preference = parsing.parse_date_preference(str(value or ""), today=self._today())
+        if preference is None:
+            return self.reject(DATE, dispatcher, tracker)
+        return self.accept(DATE, preference.to_slot())
+
+    async def validate_dni(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        dni = parsing.normalize_dni(str(value or ""))
+        if dni is None:
+            return self.reject(DNI, dispatcher, tracker)
+        return self.accept(DNI, dni)
+
+
+class _AppointmentsAction(FlowAction):
+    def __init__(self, client: Optional[AppointmentsClient] = None) -> None:
+        self._client = client or AppointmentsClient.from_env()
+
+    async def fresh_offers(self, tracker: Tracker) -> List[Dict[Text, Any]]:
+        preference = parsing.DatePreference.from_slot(tracker.get_slot(DATE))
+        slots = await self.call(
+            self._client.free_slots,
+            tracker.get_slot(CENTRE),
+            tracker.get_slot(SPECIALTY),
+            preference.date_from,
+            preference.date_to,
+            part_of_day=preference.part_of_day,
+            limit=MAX_OFFERS,
+        )
+        return offers_from(slots)
+
+    @staticmethod
+    def no_offers(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """Nothing free: ask for another day, keeping specialty, centre and DNI."""
+        dispatcher.utter_message(
+            response="utter_no_free_slots", centre=tracker.get_slot(CENTRE_NAME) or ""
+        )
+        return [*reset(DATE, OFFERS, CHOSEN, CHOSEN_LABEL, CONFIRMED), FollowupAction("appointment_form")]
+
+
+class ActionOfferAppointmentSlots(_AppointmentsAction):
+    """Submit of appointment_form: loads real free slots for appointment_slot_form."""
+
+    def name(self) -> Text:
+        return "action_offer_appointment_slots"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if any(tracker.get_slot(s) is None for s in (SPECIALTY, CENTRE, DATE, DNI)):
+            return [*reset(*BOOKING_SLOTS), FollowupAction("action_listen")]
+        try:
+            offers = await self.fresh_offers(tracker)
+        except ServiceUnavailable:
+            return [*self.offer_retry(dispatcher), FollowupAction("action_listen")]
+        except (NotFound, InvalidRequest):
+            offers = []
+        if not offers:
+            return self.no_offers(dispatcher, tracker)
+        # explicit, so that a retry after a fault (action_retry) also reaches the choice
+        return [SlotSet(OFFERS, offers), SlotSet(RETRY_SLOT, None), FollowupAction("appointment_slot_form")]
+
+
+class ActionAskAppointmentSlot(Action):
+    """Asks for appointment_slot: the offered slots as buttons "1".."n"."""
+
+    def name(self) -> Text:
+        return "action_ask_appointment_slot"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        offers = tracker.get_slot(OFFERS) or []
+        buttons = [
+            {"title": f"{i}) {offer['label']}", "payload": str(i)}
+            for i, offer in enumerate(offers, start=1)
+        ]
+        dispatcher.utter_message(
+            response="utter_ask_appointment_slot",
+            buttons=buttons,
+            centre=tracker.get_slot(CENTRE_NAME) or "",
+            specialty=tracker.get_slot(SPECIALTY) or "",
+        )
+        return []
+
+
+class ValidateAppointmentSlotForm(FlowFormValidation):
+    def name(self) -> Text:
+        return "validate_appointment_slot_form"
+
+    async def validate_appointment_slot(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        offers = tracker.get_slot(OFFERS) or []
+        offer = choose_offer(str(value or ""), offers)
+        if offer is None:
+            return self.reject(CHOSEN, dispatcher, tracker)
+        return self.accept(CHOSEN, offer["id"], **{CHOSEN_LABEL: offer["label"]})
+
+    async def validate_appointment_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        if value is True:
+            return self.accept(CONFIRMED, True)
+        # "no": choose another of the offered slots
+        return {CONFIRMED: None, CHOSEN: None, CHOSEN_LABEL: None}
+
+
+class ActionBookAppointment(_AppointmentsAction):
+    """Submit of appointment_slot_form: books and returns the booking code."""
+
+    def name(self) -> Text:
+        return "action_book_appointment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        slot_id, dni = tracker.get_slot(CHOSEN), tracker.get_slot(DNI)
+        if tracker.get_slot(CONFIRMED) is not True or not slot_id or not dni:
+            return reset(*BOOKING_SLOTS)
+        try:
+            booking: Appointment = await self.call(
+                self._client.book, slot_id, dni, tracker.sender_id
+            )
+        except Conflict:
+            return await self._taken_meanwhile(dispatcher, tracker)
+        except ServiceUnavailable:
+            return self.offer_retry(dispatcher)
+        except (NotFound, InvalidRequest):
+            return await self._taken_meanwhile(dispatcher, tracker)
+        dispatcher.utter_message(
+            response="utter_appointment_booked",
+            code=booking.code,
+            centre=booking.centre_name,
+            specialty=booking.specialty,
+            when=parsing.format_datetime(booking.starts_at),
+        )
+        return reset(*BOOKING_SLOTS, RETRY_SLOT)
+
+    async def _taken_meanwhile(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_appointment_slot_taken")
+        try:
+            offers = await self.fresh_offers(tracker)
+        except ServiceUnavailable:
+            return [*reset(CHOSEN, CHOSEN_LABEL, CONFIRMED), *self.offer_retry(dispatcher)]
+        if not offers:
+            return self.no_offers(dispatcher, tracker)
+        return [
+            SlotSet(OFFERS, offers),
+            *reset(CHOSEN, CHOSEN_LABEL, CONFIRMED, RETRY_SLOT),
+            FollowupAction("appointment_slot_form"),
+        ]
+
+
+class ValidateAppointmentsListForm(FlowFormValidation):
+    def name(self) -> Text:
+        return "validate_appointments_list_form"
+
+    async def validate_dni(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        dni = parsing.normalize_dni(str(value or ""))
+        if dni is None:
+            return self.reject(DNI, dispatcher, tracker)
+        return self.accept(DNI, dni)
+
+
+class ActionListAppointments(_AppointmentsAction):
+    def name(self) -> Text:
+        return "action_list_appointments"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        dni = tracker.get_slot(DNI)
+        if not dni:
+            return []
+        try:
+            appointments = await self.call(self._client.list, dni)
+        except ServiceUnavailable:
+            return self.offer_retry(dispatcher)
+        except (NotFound, InvalidRequest):
+            appointments = []
+        booked = sorted((a for a in appointments if a.status == "booked"), key=lambda a: a.starts_at)
+        if not booked:
+            dispatcher.utter_message(response="utter_no_appointments")
+            return [SlotSet(RETRY_SLOT, None)]
+        for appointment in booked:
+            dispatcher.utter_message(
+                response="utter_appointment_item",
+                code=appointment.code,
+                centre=appointment.centre_name,
+                specialty=appointment.specialty,
+                when=parsing.format_datetime(appointment.starts_at),
+            )
+        dispatcher.utter_message(response="utter_appointments_how_to_cancel")
+        return [SlotSet(RETRY_SLOT, None)]
+
+
+class ValidateAppointmentCancelForm(ValidateAppointmentsListForm):
+    def name(self) -> Text:
+        return "validate_appointment_cancel_form"
+
+    async def validate_appointment_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        code = parsing.normalize_ticket(str(value or ""), "TUR")
+        if code is None:
+            return self.reject(CODE, dispatcher, tracker)
+        return self.accept(CODE, code)
+
+    async def validate_cancel_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        return self.accept(CANCEL_CONFIRMED, bool(value))
+
+
+class ActionCancelAppointment(_AppointmentsAction):
+    def name(self) -> Text:
+        return "action_cancel_appointment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        code, dni = tracker.get_slot(CODE), tracker.get_slot(DNI)
+        confirmed = tracker.get_slot(CANCEL_CONFIRMED)
+        if not code or not dni or confirmed is None:
+            return reset(CODE, CANCEL_CONFIRMED)
+        if confirmed is False:
+            dispatcher.utter_message(response="utter_appointment_kept", code=code)
+            return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
+        try:
+            appointment = await self.call(self._client.cancel, code, dni)
+        except (NotFound, InvalidRequest):
+            dispatcher.utter_message(response="utter_appointment_not_found", code=code)
+            return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
+        except ServiceUnavailable:
+            return self.offer_retry(dispatcher)
+        dispatcher.utter_message(
+            response="utter_appointment_cancelled",
+            code=appointment.code,
+            centre=appointment.centre_name,
+            when=parsing.format_datetime(appointment.starts_at),
+        )
+        return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)

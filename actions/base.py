@@ -1,0 +1,196 @@
+"""Shared shape of the city-service flows: form validation with a failure budget, the
+WhatsApp location pin and photo in the message metadata, and the retry offer after a fault.
+
+Both base classes are abstract (abc.ABC with an abstract ``name``), so rasa-sdk's executor
+never instantiates them.
+"""
+import abc
+import asyncio
+import logging
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import parsing
+from actions.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
+from actions.clients.geocoding import GeocodingClient, Location
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FAILURES_SLOT = "flow_failures"
+RETRY_SLOT = "retry_action"
+MAX_FAILURES = 3
+REQUESTED_SLOT = "requested_slot"
+
+LOCATION_SLOT = "location"
+LAT_SLOT = "location_lat"
+LON_SLOT = "location_lon"
+
+
+# --- message metadata ---------------------------------------------------------------
+
+
+def whatsapp_metadata(tracker: Tracker) -> Dict[Text, Any]:
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("whatsapp") or {}
+
+
+def location_pin(tracker: Tracker) -> Optional[Dict[Text, Any]]:
+    """The location pin of the latest message, when it has usable coordinates."""
+    pin = whatsapp_metadata(tracker).get("location") or {}
+    try:
+        lat, lon = float(pin["latitude"]), float(pin["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {"lat": lat, "lon": lon, "label": pin.get("address") or pin.get("name")}
+
+
+def photo_reference(tracker: Tracker) -> Tuple[bool, Optional[Text]]:
+    """(photo was sent, media-store reference or None when its download failed)."""
+    media = whatsapp_metadata(tracker).get("media")
+    if not media:
+        return False, None
+    if media.get("status") == "failed" or not media.get("path"):
+        return True, None
+    return True, media["path"]
+
+
+def failures_of(tracker: Tracker, slot: Text) -> int:
+    """Consecutive invalid answers already given for `slot` (stored as "slot:count")."""
+    value = tracker.get_slot(FAILURES_SLOT) or ""
+    name, _, count = str(value).partition(":")
+    return int(count) if name == slot and count.isdigit() else 0
+
+
+# --- form validation ----------------------------------------------------------------
+
+
+class FlowFormValidation(FormValidationAction, abc.ABC):
+    """Adds the three-strikes rule: invalid answers are explained with an example and asked
+    again; the third one in a row ends the form and offers the menu or a person."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """validate_<form>"""
+
+    def accept(self, slot: Text, value: Any, **extra: Any) -> Dict[Text, Any]:
+        return {slot: value, FAILURES_SLOT: None, **extra}
+
+    def reject(
+        self, slot: Text, dispatcher: CollectingDispatcher, tracker: Tracker, **variables: Any
+    ) -> Dict[Text, Any]:
+        dispatcher.utter_message(response=f"utter_invalid_{slot}", **variables)
+        failures = failures_of(tracker, slot) + 1
+        if failures >= MAX_FAILURES:
+            dispatcher.utter_message(response="utter_too_many_failures")
+            return {slot: None, FAILURES_SLOT: None, REQUESTED_SLOT: None}
+        return {slot: None, FAILURES_SLOT: f"{slot}:{failures}"}
+
+
+class LocationValidation(FlowFormValidation, abc.ABC):
+    """A `location` slot filled by a WhatsApp pin, an address, a corner or (if allowed) a
+    barrio. A geocoder that is down never loses the typed address: it is kept without
+    coordinates, and the submit action geocodes again or records the address alone."""
+
+    accept_barrio = False
+
+    def __init__(self, geocoder: Optional[GeocodingClient] = None) -> None:
+        self._geocoder = geocoder or GeocodingClient.from_env()
+
+    async def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        pin = location_pin(tracker)
+        if pin is None:
+            return {}
+        return {LOCATION_SLOT: pin["label"] or f"{pin['lat']:.5f},{pin['lon']:.5f}"}
+
+    async def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        pin = location_pin(tracker)
+        if pin is not None:
+            label = pin["label"] or f"{pin['lat']:.5f},{pin['lon']:.5f}"
+            return self.accept(LOCATION_SLOT, label, **{LAT_SLOT: pin["lat"], LON_SLOT: pin["lon"]})
+        text = str(value or "").strip()
+        address = parsing.normalize_address(text)
+        try:
+            if address:
+                place = await asyncio.to_thread(self._geocoder.locate, address)
+            elif self.accept_barrio and text:
+                place = await asyncio.to_thread(self._geocoder.barrio_centre, text)
+            else:
+                return self.reject(LOCATION_SLOT, dispatcher, tracker)
+        except (NotFound, InvalidRequest):
+            return self.reject(LOCATION_SLOT, dispatcher, tracker)
+        except ServiceUnavailable:
+            logger.warning("geocoder unavailable: keeping the typed place without coordinates")
+            return self.accept(LOCATION_SLOT, address or text, **{LAT_SLOT: None, LON_SLOT: None})
+        return self.accept(LOCATION_SLOT, place.address, **{LAT_SLOT: place.lat, LON_SLOT: place.lon})
+
+
+# --- submit actions -----------------------------------------------------------------
+
+
+class FlowAction(Action, abc.ABC):
+    """A step that calls the city's systems. On ServiceUnavailable it apologises, keeps
+    every slot and offers a retry button that re-runs this same action."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """action_<verb>_<topic>"""
+
+    @staticmethod
+    async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking client call off the event loop."""
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+    def offer_retry(self, dispatcher: CollectingDispatcher, response: Text = "utter_service_unavailable") -> List[EventType]:
+        dispatcher.utter_message(response=response)
+        return [SlotSet(RETRY_SLOT, self.name())]
+
+
+async def coordinates(
+    tracker: Tracker, geocoder: GeocodingClient
+) -> Optional[Tuple[float, float]]:
+    """Coordinates of the validated location, geocoding again when the geocoder was down
+    during validation. Raises ServiceUnavailable / NotFound from the geocoder."""
+    lat, lon = tracker.get_slot(LAT_SLOT), tracker.get_slot(LON_SLOT)
+    if lat is not None and lon is not None:
+        return float(lat), float(lon)
+    text = tracker.get_slot(LOCATION_SLOT)
+    if not text:
+        return None
+    place: Location
+    if parsing.normalize_address(text):
+        place = await asyncio.to_thread(geocoder.locate, text)
+    else:
+        place = await asyncio.to_thread(geocoder.barrio_centre, text)
+    return place.lat, place.lon
+
+
+def reset(*slots: Text) -> List[EventType]:
+    return [SlotSet(slot, None) for slot in slots]
+
+
+class ActionRetry(Action):
+    """The retry button after a fault: runs again the action that failed."""
+
+    def name(self) -> Text:
+        return "action_retry"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        action = tracker.get_slot(RETRY_SLOT)
+        if not action:
+            dispatcher.utter_message(response="utter_nothing_to_retry")
+            return []
+        if (tracker.latest_message.get("intent") or {}).get("name") == "deny":
+            dispatcher.utter_message(response="utter_retry_dropped")
+            return [SlotSet(RETRY_SLOT, None)]
+        return [SlotSet(RETRY_SLOT, None), FollowupAction(action)]

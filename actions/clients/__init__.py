@@ -1,0 +1,52 @@
+"""HTTP clients of the City of Buenos Aires' systems used by the custom actions.
+
+One module per system; every client takes ``base_url`` (or ``from_env()``),
+an optional ``requests.Session`` and a timeout, returns frozen dataclasses and
+raises the exceptions in :mod:`actions.clients.errors`. Nothing here does I/O
+at import or construction.
+"""
+from actions.clients.appointments import Appointment, AppointmentsClient, HealthCentre, Slot
+from actions.clients.ecobici import EcobiciClient, StationAvailability
+from actions.clients.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+    ServiceUnavailable,
+)
+from actions.clients.geocoding import GeocodingClient, Location
+from actions.clients.green_points import GreenPoint, GreenPointsClient
+from actions.clients.handoffs import Handoff, HandoffsClient
+from actions.clients.incidents import IncidentsClient, Incident
+from actions.clients.infractions import Certificate, Infraction, InfractionsClient
+from actions.clients.service_requests import ServiceRequest, ServiceRequestsClient
+from actions.clients.weather_alerts import WeatherAlert, WeatherAlertsClient
+
+__all__ = [
+    "Appointment",
+    "AppointmentsClient",
+    "Certificate",
+    "Conflict",
+    "EcobiciClient",
+    "GeocodingClient",
+    "GreenPoint",
+    "GreenPointsClient",
+    "Handoff",
+    "HandoffsClient",
+    "HealthCentre",
+    "Incident",
+    "IncidentsClient",
+    "Infraction",
+    "InfractionsClient",
+    "InvalidRequest",
+    "Location",
+    "NotFound",
+    "ServiceError",
+    "ServiceRequest",
+    "ServiceRequestsClient",
+    "ServiceUnavailable",
+    "Slot",
+    "StationAvailability",
+    "WeatherAlert",
+    "WeatherAlertsClient",
+]

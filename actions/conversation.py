@@ -1,0 +1,89 @@
+"""Conversation actions: greeting by name, the two-step fallback and leaving a procedure."""
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def first_name(metadata: Optional[Dict[Text, Any]]) -> Optional[Text]:
+    """The first word of the WhatsApp profile name, if it looks like a name.
+
+    Profile names are free text ("Caro 🌻", "+54 9 11...", "."): only a leading word made of
+    letters is used, so nobody is greeted by an emoji or a phone number.
+    """
+    profile = ((metadata or {}).get("whatsapp") or {}).get("profile_name") or ""
+    words = profile.split()
+    if not words:
+        return None
+    word = words[0].strip(".,;:!¡?¿")
+    if len(word) < 2 or not word.isalpha():
+        return None
+    return word[:1].upper() + word[1:]
+
+
+def previous_user_intent(events: List[Dict[Text, Any]]) -> Optional[Text]:
+    """Intent of the user message before the latest one, or None if there is none."""
+    user_events = [e for e in events if e.get("event") == "user"]
+    if len(user_events) < 2:
+        return None
+    return ((user_events[-2].get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+class ActionGreet(Action):
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        name = first_name(tracker.latest_message.get("metadata"))
+        if name:
+            dispatcher.utter_message(response="utter_greet_named", first_name=name)
+        else:
+            dispatcher.utter_message(response="utter_greet")
+        dispatcher.utter_message(response="utter_menu")
+        return []
+
+
+class ActionHandleFallback(Action):
+    """Asks to rephrase once; a second misunderstanding in a row offers the menu and a person."""
+
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if previous_user_intent(tracker.events) == FALLBACK_INTENT:
+            dispatcher.utter_message(response="utter_fallback_menu")
+        else:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+        return []
+
+
+class ActionStop(Action):
+    """Leaves the active form, forgetting what it had collected, or says nothing was running."""
+
+    def name(self) -> Text:
+        return "action_stop"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        form = tracker.active_loop.get("name")
+        if not form:
+            dispatcher.utter_message(response="utter_nothing_to_stop")
+            return []
+        form_slots = (domain.get("forms", {}).get(form) or {}).get("required_slots") or []
+        dispatcher.utter_message(response="utter_stop")
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            *(SlotSet(slot, None) for slot in form_slots),
+        ]

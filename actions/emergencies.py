@@ -1,0 +1,173 @@
+"""Emergencies reported to Civil Defense (Defensa Civil), following its protocol.
+
+The first reply always carries the emergency numbers (911 / 100 / 107 / 103, a response
+in domain.yml) before any question. Then at most four questions (type, location, people in
+danger, description); a photo is taken from the message metadata when one was sent. The
+incident is recorded with priority and number and enqueued for the operators. An incident
+is never lost: faults keep every answer and offer a retry, and anything typed as the
+location is accepted, with or without coordinates.
+"""
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import labels, parsing
+from actions.base import (
+    LAT_SLOT,
+    LOCATION_SLOT,
+    LON_SLOT,
+    RETRY_SLOT,
+    FlowAction,
+    LocationValidation,
+    location_pin,
+    reset,
+)
+from actions.clients.errors import NotFound, ServiceError
+from actions.clients.geocoding import GeocodingClient
+from actions.clients.handoffs import HandoffsClient
+from actions.clients.incidents import Incident, IncidentsClient
+
+logger = logging.getLogger(__name__)
+
+KIND = "emergency_type"
+PEOPLE = "people_at_risk"
+DESCRIPTION = "emergency_description"
+FORM_SLOTS = (KIND, LOCATION_SLOT, LAT_SLOT, LON_SLOT, PEOPLE, DESCRIPTION)
+OTHER = "otro"
+MIN_LOCATION = 4
+
+
+def match_emergency_type(text: Text) -> Text:
+    """Canonical kind from a canonical value or its label; anything else is "otro", so an
+    emergency is never held back by a question about its kind."""
+    folded = parsing.fold(text).replace(" ", "_")
+    for kind in labels.known("emergency_types"):
+        if folded in (kind, parsing.fold(labels.label("emergency_types", kind)).replace(" ", "_")):
+            return kind
+    return parsing.parse_emergency_type(text) or OTHER
+
+
+def photo_since_form_start(tracker: Tracker) -> Tuple[bool, Optional[Text]]:
+    """(a photo was sent, its reference or None if the download failed), looking at every
+    user message since emergency_form became active."""
+    sent, reference = False, None
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == "emergency_form":
+            break
+        if event.get("event") != "user":
+            continue
+        media = ((event.get("metadata") or {}).get("whatsapp") or {}).get("media")
+        if media:
+            sent = True
+            if media.get("status") != "failed" and media.get("path"):
+                return True, media["path"]
+    return sent, reference
+
+
+class ValidateEmergencyForm(LocationValidation):
+    def __init__(self, geocoder: Optional[GeocodingClient] = None) -> None:
+        super().__init__(geocoder)
+
+    def name(self) -> Text:
+        return "validate_emergency_form"
+
+    async def validate_emergency_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        return self.accept(KIND, match_emergency_type(str(value or "")))
+
+    async def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        if location_pin(tracker) is not None:
+            return await super().validate_location(value, dispatcher, tracker, domain)
+        text = " ".join(str(value or "").split())
+        if len(text) < MIN_LOCATION:
+            return self.reject(LOCATION_SLOT, dispatcher, tracker)
+        try:
+            place = await asyncio.to_thread(self._geocoder.locate, text)
+        except (NotFound, ServiceError):
+            # operators read the place as written; an emergency is never refused for it
+            return self.accept(LOCATION_SLOT, text, **{LAT_SLOT: None, LON_SLOT: None})
+        return self.accept(LOCATION_SLOT, place.address, **{LAT_SLOT: place.lat, LON_SLOT: place.lon})
+
+    async def validate_people_at_risk(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        if value is True:
+            dispatcher.utter_message(response="utter_emergency_numbers")
+        return self.accept(PEOPLE, bool(value))
+
+    async def validate_emergency_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        text = " ".join(str(value or "").split())
+        if len(text) < 3:
+            return self.reject(DESCRIPTION, dispatcher, tracker)
+        return self.accept(DESCRIPTION, text[:1000])
+
+
+class ActionReportEmergency(FlowAction):
+    """Submit of emergency_form: records the incident, then enqueues it for the operators."""
+
+    def __init__(
+        self,
+        client: Optional[IncidentsClient] = None,
+        handoffs: Optional[HandoffsClient] = None,
+    ) -> None:
+        self._client = client or IncidentsClient.from_env()
+        self._handoffs = handoffs or HandoffsClient.from_env()
+
+    def name(self) -> Text:
+        return "action_report_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        kind = tracker.get_slot(KIND)
+        address = tracker.get_slot(LOCATION_SLOT)
+        if not kind or not address:
+            return reset(*FORM_SLOTS)
+        sent, photo = photo_since_form_start(tracker)
+        description = tracker.get_slot(DESCRIPTION) or labels.label("emergency_types", kind)
+        try:
+            incident: Incident = await self.call(
+                self._client.report,
+                kind,
+                description,
+                tracker.sender_id,
+                bool(tracker.get_slot(PEOPLE)),
+                address=address,
+                lat=tracker.get_slot(LAT_SLOT),
+                lon=tracker.get_slot(LON_SLOT),
+                photo=photo,
+            )
+        except ServiceError:
+            # never lose a report: every answer stays in its slot for the retry
+            return self.offer_retry(dispatcher, "utter_emergency_not_recorded")
+        dispatcher.utter_message(
+            response="utter_emergency_recorded",
+            number=incident.number,
+            priority=incident.priority,
+            kind=labels.label("emergency_types", incident.kind),
+            address=address,
+        )
+        if sent and (photo is None or not incident.has_photo):
+            dispatcher.utter_message(response="utter_recorded_without_photo")
+        summary = f"{incident.number} | {incident.kind} | {incident.priority} | {address} | {description}"
+        try:
+            await self.call(
+                self._handoffs.request,
+                citizen_id=tracker.sender_id,
+                reason="emergency",
+                channel=tracker.get_latest_input_channel() or "unknown",
+                summary=summary,
+            )
+        except ServiceError as error:
+            logger.error("incident %s recorded but not enqueued: %s", incident.number, type(error).__name__)
+        dispatcher.utter_message(response="utter_emergency_operator_follow_up", number=incident.number)
+        return reset(*FORM_SLOTS, RETRY_SLOT)

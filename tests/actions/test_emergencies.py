@@ -1,0 +1,136 @@
+"""Civil Defense emergencies: at most four questions, recorded with priority and number,
+then enqueued for the operators; never lost."""
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from rasa_sdk.events import SlotSet
+
+from actions.base import FAILURES_SLOT, RETRY_SLOT
+from actions.clients.geocoding import GeocodingClient
+from actions.clients.handoffs import HandoffsClient
+from actions.clients.incidents import IncidentsClient
+from actions.emergencies import (
+    ActionReportEmergency,
+    ValidateEmergencyForm,
+    match_emergency_type,
+    photo_since_form_start,
+)
+from tests.actions.flow_support import closed_port_url, message_of, response_names, resets, user_event
+
+FORM_SLOTS = ("emergency_type", "location", "location_lat", "location_lon", "people_at_risk", "emergency_description")
+
+
+@pytest.fixture
+def validator(city_services):
+    return ValidateEmergencyForm(GeocodingClient(city_services))
+
+
+@pytest.fixture
+def action(city_services):
+    return ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(city_services))
+
+
+def filled(**overrides):
+    slots = {
+        "emergency_type": "arbol_caido",
+        "location": "Av. Corrientes 1234",
+        "location_lat": -34.6033671,
+        "location_lon": -58.3818297,
+        "people_at_risk": False,
+        "emergency_description": "se cayó un árbol sobre la vereda y corta el paso",
+    }
+    slots.update(overrides)
+    return slots
+
+
+def test_form_asks_at_most_four_questions(domain):
+    assert len(domain["forms"]["emergency_form"]["required_slots"]) <= 4
+
+
+def test_first_reply_gives_the_emergency_numbers(domain):
+    """The rule that starts the form utters the numbers before the first question."""
+    rules = yaml.safe_load((Path(__file__).parents[2] / "data" / "rules" / "flows.yml").read_text())["rules"]
+    start = [r for r in rules if r["rule"] == "start emergency_form on report_emergency"][0]["steps"]
+    assert start[:3] == [{"intent": "report_emergency"}, {"action": "utter_emergency_numbers"}, {"action": "emergency_form"}]
+    text = domain["responses"]["utter_emergency_numbers"][0]["text"]
+    assert all(number in text for number in ("911", "100", "107", "103"))
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [("incendio", "incendio"), ("árbol caído", "arbol_caido"), ("escape de gas", "escape_gas"),
+     ("cables_caidos", "cables_caidos"), ("se me inundó la casa", "inundacion"), ("algo raro pasa", "otro")],
+)
+def test_match_emergency_type(typed, expected):
+    assert match_emergency_type(typed) == expected
+
+
+async def test_unknown_place_is_still_accepted_as_written(validator, dispatcher, tracker_factory, domain):
+    result = await validator.validate_location("frente a la plaza del barrio", dispatcher, tracker_factory(), domain)
+    assert result == {"location": "frente a la plaza del barrio", "location_lat": None, "location_lon": None, FAILURES_SLOT: None}
+
+
+async def test_empty_place_is_asked_again(validator, dispatcher, tracker_factory, domain):
+    result = await validator.validate_location("ahí", dispatcher, tracker_factory(), domain)
+    assert result == {"location": None, FAILURES_SLOT: "location:1"}
+    assert response_names(dispatcher) == ["utter_invalid_location"]
+
+
+async def test_people_at_risk_repeats_the_numbers(validator, dispatcher, tracker_factory, domain):
+    result = await validator.validate_people_at_risk(True, dispatcher, tracker_factory(intent="affirm"), domain)
+    assert result == {"people_at_risk": True, FAILURES_SLOT: None}
+    assert response_names(dispatcher) == ["utter_emergency_numbers"]
+
+
+async def test_incident_recorded_then_enqueued_for_operators(action, dispatcher, tracker_factory, domain, city_services):
+    events = await action.run(dispatcher, tracker_factory(slots=filled(people_at_risk=True)), domain)
+    assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
+    recorded = message_of(dispatcher, "utter_emergency_recorded")
+    assert recorded["number"].startswith("DC-") and recorded["priority"] == "alta"
+    assert IncidentsClient(city_services).get(recorded["number"]).kind == "arbol_caido"
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT)
+    queue = requests.get(f"{city_services}/handoffs", params={"status": "open"}, timeout=5)
+    if queue.status_code == 200:
+        assert any(recorded["number"] in (h.get("summary") or "") for h in queue.json().get("handoffs", []))
+
+
+async def test_photo_sent_during_the_form_is_attached(action, dispatcher, tracker_factory, domain, city_services):
+    media = {"id": "m1", "mime_type": "image/jpeg", "path": "var/media/m1.jpg", "status": "stored"}
+    events = [
+        {"event": "active_loop", "name": "emergency_form"},
+        user_event("", "inform", {"whatsapp": {"media": media}}),
+        user_event("hay humo", "inform"),
+    ]
+    await action.run(dispatcher, tracker_factory(slots=filled(), events=events), domain)
+    number = message_of(dispatcher, "utter_emergency_recorded")["number"]
+    assert IncidentsClient(city_services).get(number).has_photo is True
+
+
+async def test_failed_photo_leaves_the_incident_recorded_without_photo(action, dispatcher, tracker_factory, domain, city_services):
+    media = {"id": "m2", "mime_type": "image/jpeg", "path": None, "status": "failed"}
+    events = [{"event": "active_loop", "name": "emergency_form"}, user_event("", "inform", {"whatsapp": {"media": media}})]
+    assert photo_since_form_start(tracker_factory(events=events)) == (True, None)
+    await action.run(dispatcher, tracker_factory(slots=filled(), events=events), domain)
+    assert response_names(dispatcher) == [
+        "utter_emergency_recorded", "utter_recorded_without_photo", "utter_emergency_operator_follow_up",
+    ]
+    number = message_of(dispatcher, "utter_emergency_recorded")["number"]
+    assert IncidentsClient(city_services).get(number).has_photo is False
+
+
+async def test_backend_down_never_loses_the_report(dispatcher, tracker_factory, domain):
+    down = closed_port_url()
+    action = ActionReportEmergency(IncidentsClient(down, timeout=(0.5, 1)), HandoffsClient(down, timeout=(0.5, 1)))
+    events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
+    assert events == [SlotSet(RETRY_SLOT, "action_report_emergency")], "every answer stays for the retry"
+    assert response_names(dispatcher) == ["utter_emergency_not_recorded"]
+    assert "911" in domain["responses"]["utter_emergency_not_recorded"][0]["text"]
+
+
+async def test_operators_queue_down_still_reports(city_services, dispatcher, tracker_factory, domain):
+    action = ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(closed_port_url(), timeout=(0.5, 1)))
+    events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
+    assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT)

@@ -1,0 +1,109 @@
+"""The production profile (endpoints.prod.yml) on the real services of the machine: conversations
+in PostgreSQL, per-conversation locks in Redis, every event published to RabbitMQ."""
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+import aio_pika
+import psycopg2
+import pytest
+from rasa.core.agent import load_agent
+from rasa.core.brokers.pika import RABBITMQ_EXCHANGE
+from rasa.core.lock_store import RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.utils import AvailableEndpoints
+
+ROOT = Path(__file__).resolve().parent.parent
+EXCHANGE = RABBITMQ_EXCHANGE  # Rasa's pika broker fans events out to the queues of endpoints.prod.yml
+pytestmark = pytest.mark.model
+
+
+def _sql(statement: str, params: tuple = (), dbname: str = "postgres") -> list:
+    """Runs one statement in autocommit mode (CREATE/DROP DATABASE refuse a transaction)."""
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def production_environment(monkeypatch):
+    """The variables endpoints.prod.yml reads, pointing at a fresh PostgreSQL database."""
+    name = f"vecino_prod_{uuid.uuid4().hex[:8]}"
+    _sql(f'CREATE DATABASE "{name}"')
+    values = {
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",
+        "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_NAME": name, "DB_USER": "postgres", "DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379",
+        "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_USER": "guest", "RABBITMQ_PASSWORD": "guest",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    yield name
+    _sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    _sql(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+class EventSubscriber:
+    """A private queue on Rasa's fanout exchange: sees every event published from now on, without
+    taking them from the durable queue that the operators' consumers read."""
+
+    async def __aenter__(self) -> "EventSubscriber":
+        self._connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
+        channel = await self._connection.channel()
+        exchange = await channel.declare_exchange(EXCHANGE, type=aio_pika.ExchangeType.FANOUT)
+        self._queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await self._queue.bind(exchange, "")
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self._connection.close()
+
+    async def events_of(self, sender_id: str, until_action: str, timeout: float = 20.0) -> list:
+        """This conversation's events, up to the bot action `until_action`."""
+        loop = asyncio.get_running_loop()
+        events, deadline = [], loop.time() + timeout
+        while loop.time() < deadline:
+            if any(e["event"] == "action" and e.get("name") == until_action for e in events):
+                break
+            message = await self._queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.1)
+                continue
+            body = json.loads(message.body)
+            if body.get("sender_id") == sender_id:
+                events.append(body)
+        return events
+
+
+async def test_a_conversation_is_stored_locked_and_published(trained_model, production_environment):
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.prod.yml"))
+    agent = await load_agent(model_path=str(trained_model), endpoints=endpoints)
+    # Rasa wraps the configured store in a FailSafeTrackerStore that falls back to memory on errors.
+    assert isinstance(getattr(agent.tracker_store, "_tracker_store", agent.tracker_store), SQLTrackerStore)
+    assert isinstance(agent.lock_store, RedisLockStore)
+
+    sender = f"prod-test-{uuid.uuid4().hex[:8]}"
+    async with EventSubscriber() as subscriber:
+        # Two messages of one citizen at once: the Redis lock serialises them in arrival order.
+        replies = await asyncio.gather(
+            agent.handle_text("menu", sender_id=sender), agent.handle_text("gracias", sender_id=sender)
+        )
+        published = await subscriber.events_of(sender, until_action="utter_thank")
+    assert replies[0] and replies[1], "both messages must be answered"
+
+    stored = "SELECT {} FROM events WHERE sender_id = %s AND type_name = %s ORDER BY id"
+    intents = _sql(stored.format("intent_name"), (sender, "user"), dbname=production_environment)
+    assert [row[0] for row in intents] == ["help", "thank"]
+    actions = [row[0] for row in _sql(stored.format("action_name"), (sender, "action"), dbname=production_environment)]
+    assert actions[actions.index("utter_menu"):] == ["utter_menu", "utter_more_topics", "action_listen", "utter_thank", "action_listen"]
+
+    assert [e["event"] for e in published].count("user") == 2
+    assert {e.get("name") for e in published if e["event"] == "action"} >= {"utter_menu", "utter_thank"}
+    if agent.tracker_store.event_broker:
+        await agent.tracker_store.event_broker.close()
