@@ -1,0 +1,498 @@
+"""WhatsApp Business Cloud API input channel for Rasa 3.6.
+
+Routes (under ``/webhooks/whatsapp``):
+
+* ``GET /``          health, with counters of the status events seen;
+* ``GET /webhook``   Meta's subscription handshake;
+* ``POST /webhook``  deliveries: signature check on the raw body, parsing into
+  typed objects, de-duplication by ``wamid`` in a persistent store, 200; each
+  citizen's messages are then processed in timestamp order by a per-sender
+  worker, in background tasks held in ``self._background_tasks`` (slack.py).
+"""
+import asyncio
+import heapq
+import itertools
+import json
+import logging
+import random
+import time
+from collections import Counter
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.whatsapp.choices import ChoiceMemory
+from channels.whatsapp.config import WhatsAppConfig
+from channels.whatsapp.dedup import ProcessedMessageStore, create_store
+from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
+from channels.whatsapp.masking import SecretsFilter, mask_phone, mask_wamid
+from channels.whatsapp.media import LocalMediaStore, MediaStore, fetch_media
+from channels.whatsapp.output import WhatsAppOutput
+from channels.whatsapp.payloads import (
+    InboundMessage,
+    MessageType,
+    PayloadError,
+    StatusKind,
+    StatusUpdate,
+    message_from_record,
+    message_record,
+    parse_notification,
+)
+from channels.whatsapp.signature import SIGNATURE_HEADER, is_valid_signature
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# message types that reach Rasa; everything else gets the "what I can take" answer
+_HANDLED = {
+    MessageType.TEXT,
+    MessageType.INTERACTIVE,
+    MessageType.BUTTON,
+    MessageType.LOCATION,
+    MessageType.IMAGE,
+}
+_CHANNEL_LOGGERS = (
+    "channels.whatsapp.connector",
+    "channels.whatsapp.output",
+    "channels.whatsapp.graph_api",
+    "channels.whatsapp.media",
+    "channels.whatsapp.dedup",
+    "channels.whatsapp.payloads",
+)
+
+
+class WhatsAppInput(InputChannel):
+    """Meta's WhatsApp Business Cloud API as a Rasa input channel."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls(WhatsAppConfig.from_credentials(credentials))
+
+    def __init__(
+        self,
+        config: WhatsAppConfig,
+        store: Optional[ProcessedMessageStore] = None,
+        media_store: Optional[MediaStore] = None,
+    ) -> None:
+        self.config = config
+        self.client = GraphApiClient(config)
+        self.store = store or create_store(config)
+        self.media_store = media_store or LocalMediaStore(config.media_dir)
+        self.choices = ChoiceMemory()
+        self.status_counts: Counter = Counter()
+        self._background_tasks: Set[asyncio.Task] = set()
+        self._queues: Dict[Text, List[Tuple[int, int, InboundMessage, Dict]]] = {}
+        self._workers: Dict[Text, asyncio.Task] = {}
+        self._last_timestamp: Dict[Text, int] = {}
+        self._accepted: Set[Text] = set()  # queued or being processed
+        self._semaphore: Optional[asyncio.Semaphore] = None
+        self._semaphore_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._sequence = itertools.count()
+        self._on_new_message: Optional[OnNewMessage] = None
+        self._app: Any = None
+        self._replayed = False
+        _install_secrets_filter(config)
+        if not config.app_secret:
+            logger.warning(
+                "WhatsApp webhooks are NOT signature-checked (allow_unsigned_webhooks). "
+                "Never run like this in production."
+            )
+        if not config.verify_token:
+            logger.warning("No WHATSAPP_VERIFY_TOKEN: Meta's webhook handshake will fail.")
+
+    # ---- Rasa InputChannel interface -------------------------------------------------
+
+    def get_output_channel(self) -> WhatsAppOutput:
+        """Unbuffered sender for trigger_intent and operator messages."""
+        return WhatsAppOutput(
+            self.client, self.config, self.choices, self._response_text, buffered=False
+        )
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """Delivery-level metadata merged into each message's ``metadata["whatsapp"]``."""
+        return {"whatsapp": {"received_at": time.time()}}
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        whatsapp_webhook = Blueprint("whatsapp_webhook", __name__)
+        self._on_new_message = on_new_message
+
+        @whatsapp_webhook.listener("after_server_start")
+        async def replay_pending(app: Any, _: Any) -> None:
+            self._app = app
+            self._track(asyncio.ensure_future(self._replay_pending()))
+
+        @whatsapp_webhook.listener("after_server_stop")
+        async def close(app: Any, _: Any) -> None:
+            await self.drain(self.config.shutdown_grace_s)
+            if self._background_tasks:
+                logger.warning(
+                    "%d WhatsApp turn(s) still running at shutdown; unfinished messages "
+                    "are replayed at the next start.",
+                    len(self._background_tasks),
+                )
+                return
+            await self.client.close()
+            await self.store.close()
+
+        @whatsapp_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "statuses": dict(self.status_counts)})
+
+        @whatsapp_webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            mode = request.args.get("hub.mode")
+            token = request.args.get("hub.verify_token") or ""
+            challenge = request.args.get("hub.challenge") or ""
+            if (
+                mode == "subscribe"
+                and self.config.verify_token
+                and _equal(token, self.config.verify_token)
+            ):
+                logger.info("WhatsApp webhook subscription verified.")
+                return response.text(challenge)
+            logger.warning("Rejected a WhatsApp webhook verification request.")
+            return response.text("forbidden", status=HTTPStatus.FORBIDDEN)
+
+        @whatsapp_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            self._app = request.app
+            if self.config.app_secret:
+                header = request.headers.get(SIGNATURE_HEADER)
+                if not header:
+                    logger.warning("Rejected a webhook without %s.", SIGNATURE_HEADER)
+                    return response.text("missing signature", status=HTTPStatus.UNAUTHORIZED)
+                if not is_valid_signature(self.config.app_secret, request.body, header):
+                    logger.warning("Rejected a webhook with a wrong signature.")
+                    return response.text("invalid signature", status=HTTPStatus.FORBIDDEN)
+            try:
+                notification = parse_notification(json.loads(request.body))
+            except (ValueError, PayloadError) as error:  # JSONDecodeError is a ValueError
+                logger.warning("Rejected a webhook body: %s", type(error).__name__)
+                return response.text("bad request", status=HTTPStatus.BAD_REQUEST)
+
+            messages = notification.messages
+            try:
+                new_ids = await self.store.claim([(m.id, message_record(m)) for m in messages])
+            except Exception:
+                # not safely accepted: let Meta retry this delivery later
+                logger.exception("Could not record message ids; asking Meta to retry.")
+                return response.text("retry later", status=HTTPStatus.SERVICE_UNAVAILABLE)
+
+            for error in notification.errors:
+                logger.error("WhatsApp webhook error %s: %s", error.code, error.title)
+            for status in notification.statuses:
+                self._record_status(status)
+
+            extra = self.get_metadata(request) or {}
+            accepted = 0
+            for message in messages:
+                if message.id in new_ids:
+                    new_ids.discard(message.id)  # a wamid twice in one delivery runs once
+                    self._enqueue(message, extra)
+                    accepted += 1
+                else:
+                    logger.info("Ignoring redelivered message %s.", mask_wamid(message.id))
+            if messages:
+                logger.debug("Delivery: %d message(s), %d new.", len(messages), accepted)
+            return response.json({"status": "ok"})
+
+        return whatsapp_webhook
+
+    # ---- statuses ------------------------------------------------------------------
+
+    def _record_status(self, status: StatusUpdate) -> None:
+        self.status_counts[status.raw_status] += 1
+        if status.status is StatusKind.FAILED:
+            for error in status.errors or ():
+                logger.warning(
+                    "Message %s to %s failed: code %s (%s) %s",
+                    mask_wamid(status.id),
+                    mask_phone(status.recipient_id),
+                    error.code,
+                    error.title,
+                    error.details or "",
+                )
+            if not status.errors:
+                logger.warning("Message %s to %s failed.", mask_wamid(status.id), mask_phone(status.recipient_id))
+        else:
+            logger.info(
+                "Message %s to %s: %s.", mask_wamid(status.id), mask_phone(status.recipient_id), status.raw_status
+            )
+
+    # ---- per-citizen ordering ------------------------------------------------------
+
+    def _track(self, task: "asyncio.Future") -> "asyncio.Future":
+        # keep a reference, see https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task
+        self._background_tasks.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._background_tasks.discard)
+        return task
+
+    def _enqueue(self, message: InboundMessage, extra: Dict[Text, Any]) -> None:
+        self._accepted.add(message.id)
+        queue = self._queues.setdefault(message.sender, [])
+        heapq.heappush(queue, (message.timestamp, next(self._sequence), message, extra))
+        if message.sender not in self._workers:
+            self._workers[message.sender] = self._track(
+                asyncio.ensure_future(self._run_sender(message.sender))
+            )
+
+    async def _run_sender(self, sender: Text) -> None:
+        """Processes one citizen's queued messages, oldest timestamp first."""
+        try:
+            if self.config.ordering_window_ms > 0:
+                # earlier messages may still be on their way in other deliveries
+                await asyncio.sleep(self.config.ordering_window_ms / 1000)
+            queue = self._queues.get(sender)
+            while queue:
+                _, _, message, extra = heapq.heappop(queue)
+                last = self._last_timestamp.get(sender, 0)
+                if message.timestamp < last:
+                    logger.warning(
+                        "Message %s arrived after a later one of the same citizen.", mask_wamid(message.id)
+                    )
+                if len(self._last_timestamp) > 100_000:
+                    self._last_timestamp.clear()
+                self._last_timestamp[sender] = max(last, message.timestamp)
+                async with self._turn_slots():
+                    await self._process(message, extra)
+        finally:
+            self._workers.pop(sender, None)
+            if not self._queues.get(sender):
+                self._queues.pop(sender, None)
+
+    def _turn_slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._semaphore_loop is not loop:
+            self._semaphore = asyncio.Semaphore(max(1, self.config.max_concurrent_turns))
+            self._semaphore_loop = loop
+        return self._semaphore
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Waits for every accepted message to be processed (tests, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tasks = [t for t in self._background_tasks if t.get_loop() is loop]
+            if not tasks:
+                return
+            await asyncio.wait(tasks, timeout=deadline - time.monotonic())
+
+    async def _replay_pending(self) -> None:
+        """Messages accepted before a crash but never processed get their turn now."""
+        if self._replayed:
+            return
+        self._replayed = True
+        try:
+            records = await self.store.pending()
+        except Exception:
+            logger.exception("Could not read pending WhatsApp messages.")
+            return
+        for record in records:
+            try:
+                message = message_from_record(record)
+            except (KeyError, TypeError, ValueError):
+                logger.warning("Skipping an unreadable pending message.")
+                continue
+            if message.id in self._accepted:
+                continue
+            logger.info("Replaying message %s accepted before a restart.", mask_wamid(message.id))
+            self._enqueue(message, {})
+
+    # ---- one message ---------------------------------------------------------------
+
+    def _agent(self) -> Any:
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
+
+    async def _process(self, message: InboundMessage, extra: Dict[Text, Any]) -> None:
+        agent = self._agent()
+        if agent is None or (hasattr(agent, "is_ready") and not agent.is_ready()):
+            logger.error("No model loaded; message %s stays pending for replay.", mask_wamid(message.id))
+            self._accepted.discard(message.id)
+            return
+        finished = False
+        try:
+            # blue ticks + typing indicator while Rasa works; awaited before any reply
+            read = self._track(asyncio.ensure_future(self._mark_as_read(message)))
+            typed_choice = self.choices.resolve_typed(
+                message.sender, message.text if message.type is MessageType.TEXT else None
+            )
+            if message.type is MessageType.SYSTEM:
+                logger.info("System message %s (%s) needs no answer.", mask_wamid(mask_wamid(message.id)), message.raw_type)
+            elif message.type not in _HANDLED:
+                await _settle(read)
+                await self._answer_unsupported(message)
+            else:
+                await self._run_turn(message, extra, typed_choice, read)
+            finished = True
+        except Exception:
+            # a turn that failed is not retried: replaying it could fail the same way
+            logger.exception("Failed to process WhatsApp message %s.", mask_wamid(message.id))
+            finished = True
+        finally:
+            self._accepted.discard(message.id)
+            # a cancelled turn (shutdown) stays pending and is replayed at the next start
+            if finished:
+                try:
+                    await self.store.mark_done(message.id)
+                except Exception:
+                    logger.exception("Could not mark message %s as done.", mask_wamid(message.id))
+
+    async def _mark_as_read(self, message: InboundMessage) -> None:
+        try:
+            await self.client.mark_as_read(message.id, self.config.typing_indicator)
+        except GraphApiError as error:
+            logger.warning("Could not mark %s as read: %s", mask_wamid(mask_wamid(message.id)), error)
+        except Exception:  # never let the receipt break the turn
+            logger.exception("Could not mark %s as read.", mask_wamid(message.id))
+
+    async def _run_turn(
+        self,
+        message: InboundMessage,
+        extra: Dict[Text, Any],
+        typed_choice: Optional[Text],
+        read: "asyncio.Future[None]",
+    ) -> None:
+        metadata = _base_metadata(message, extra)
+        whatsapp = metadata["whatsapp"]
+        if message.type is MessageType.TEXT:
+            text = typed_choice or message.text or ""
+        elif message.type is MessageType.INTERACTIVE and message.reply:
+            text = self.choices.resolve_reply_id(message.sender, message.reply.id)
+            whatsapp["reply"] = {
+                "kind": message.reply.kind,
+                "id": message.reply.id,
+                "title": message.reply.title,
+            }
+        elif message.type is MessageType.BUTTON and message.button:
+            text = message.button.payload or message.button.text or ""
+        elif message.type is MessageType.LOCATION and message.location:
+            location = message.location
+            whatsapp["location"] = location.as_metadata()
+            text = f"/{self.config.location_intent}{self._location_entities(location)}"
+        elif message.type is MessageType.IMAGE and message.media:
+            stored = await fetch_media(
+                self.client,
+                self.media_store,
+                message.media.id,
+                message.media.mime_type,
+                message.media.sha256,
+            )
+            whatsapp["media"] = stored.as_metadata()
+            text = (message.media.caption or "").strip() or f"/{self.config.media_intent}"
+        else:
+            await _settle(read)
+            await self._answer_unsupported(message)
+            return
+
+        output = WhatsAppOutput(
+            self.client, self.config, self.choices, self._response_text, buffered=True
+        )
+        user_message = UserMessage(
+            text=text,
+            output_channel=output,
+            sender_id=message.sender,
+            input_channel=self.name(),
+            message_id=message.id,
+            metadata=metadata,
+        )
+        logger.info(
+            "Turn for %s: message %s (%s).", mask_phone(message.sender), mask_wamid(mask_wamid(message.id)), message.raw_type
+        )
+        try:
+            assert self._on_new_message is not None
+            await self._on_new_message(user_message)
+        finally:
+            await _settle(read)  # the read receipt and typing indicator go before the answer
+            await output.flush()
+
+    def _location_entities(self, location: Any) -> Text:
+        """``{"latitude": .., "longitude": ..}`` for the entities the domain declares.
+
+        The pin always travels in ``metadata["whatsapp"]["location"]``; entities
+        the domain does not declare would only be dropped with a warning.
+        """
+        domain = getattr(self._agent(), "domain", None)
+        declared = set(getattr(domain, "entities", None) or [])
+        values = {
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "location_name": location.name,
+            "location_address": location.address,
+        }
+        entities = {k: v for k, v in values.items() if k in declared and v is not None}
+        return json.dumps(entities) if entities else ""
+
+    async def _answer_unsupported(self, message: InboundMessage) -> None:
+        """Says what the assistant can take, with the domain's response."""
+        variation = self._response_variation(self.config.unsupported_response)
+        logger.info(
+            "Message %s of type %s is not supported; answering with %s.",
+            mask_wamid(mask_wamid(message.id)),
+            message.raw_type,
+            self.config.unsupported_response,
+        )
+        if not variation:
+            logger.error(
+                "The domain has no response %s: add it so unsupported messages get an answer.",
+                self.config.unsupported_response,
+            )
+            return
+        output = self.get_output_channel()
+        await output.send_response(message.sender, dict(variation))
+
+    def _response_variation(self, name: Text) -> Optional[Dict[Text, Any]]:
+        domain = getattr(self._agent(), "domain", None)
+        variations = list((getattr(domain, "responses", None) or {}).get(name) or [])
+        preferred = [v for v in variations if v.get("channel") == self.name()]
+        plain = [v for v in variations if not v.get("channel") and not v.get("condition")]
+        candidates = preferred or plain
+        return random.choice(candidates) if candidates else None
+
+    def _response_text(self, name: Text) -> Optional[Text]:
+        variation = self._response_variation(name)
+        return variation.get("text") if variation else None
+
+
+def _base_metadata(message: InboundMessage, extra: Dict[Text, Any]) -> Dict[Text, Any]:
+    whatsapp: Dict[Text, Any] = dict((extra or {}).get("whatsapp") or {})
+    whatsapp.update(
+        {
+            "wamid": message.id,
+            "type": message.raw_type,
+            "timestamp": message.timestamp,
+            "profile_name": message.profile_name,
+            "phone_number_id": message.phone_number_id,
+        }
+    )
+    if message.context_id:
+        whatsapp["context_id"] = message.context_id
+    return {"whatsapp": whatsapp}
+
+
+async def _settle(task: "asyncio.Future[None]", timeout: float = 2.0) -> None:
+    """Waits a little for ``task`` (never cancels it, never raises)."""
+    await asyncio.wait({task}, timeout=timeout)
+
+
+def _equal(given: Text, expected: Text) -> bool:
+    import hmac
+
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _install_secrets_filter(config: WhatsAppConfig) -> None:
+    secrets = (config.access_token, config.app_secret, config.verify_token)
+    for name in _CHANNEL_LOGGERS + ("sanic.access", "sanic.root", "aiohttp.client"):
+        channel_logger = logging.getLogger(name)
+        for existing in [f for f in channel_logger.filters if isinstance(f, SecretsFilter)]:
+            channel_logger.removeFilter(existing)
+        channel_logger.addFilter(SecretsFilter(secrets))

@@ -1,0 +1,187 @@
+"""Stores of processed WhatsApp message ids (``wamid``) that survive restarts.
+
+Meta redelivers a webhook it considers failed for up to several days, so every
+message id is *claimed* before the webhook is acknowledged: only the first
+claim of an id wins and gets a bot turn. A claimed message is kept with its
+payload until its turn is done, so messages accepted just before a crash are
+replayed at the next start instead of being lost.
+"""
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Set, Text, Tuple
+
+from channels.whatsapp.config import WhatsAppConfig
+
+logger = logging.getLogger(__name__)
+
+
+class ProcessedMessageStore(Protocol):
+    async def claim(self, records: Sequence[Tuple[Text, Mapping[Text, Any]]]) -> Set[Text]:
+        """Records each ``(wamid, payload)``; returns the wamids not seen before."""
+
+    async def mark_done(self, wamid: Text) -> None:
+        """The message's turn finished (answered or definitively failed)."""
+
+    async def pending(self) -> List[Mapping[Text, Any]]:
+        """Payloads of claimed messages whose turn never finished."""
+
+    async def close(self) -> None:
+        ...
+
+
+class SQLiteProcessedMessageStore:
+    """Default store: one SQLite file (``var/whatsapp_processed.sqlite3``).
+
+    SQLite calls run in a worker thread so the event loop never blocks on disk.
+    """
+
+    def __init__(self, path: Text, ttl_days: int = 30) -> None:
+        self._path = path
+        self._ttl_s = ttl_days * 86400
+        self._lock = threading.Lock()
+        self._connection: Optional[sqlite3.Connection] = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            directory = os.path.dirname(os.path.abspath(self._path))
+            os.makedirs(directory, exist_ok=True)
+            connection = sqlite3.connect(self._path, check_same_thread=False, timeout=10)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS processed_messages ("
+                " wamid TEXT PRIMARY KEY,"
+                " received_at REAL NOT NULL,"
+                " done INTEGER NOT NULL DEFAULT 0,"
+                " payload TEXT)"
+            )
+            connection.execute(
+                "DELETE FROM processed_messages WHERE received_at < ?",
+                (time.time() - self._ttl_s,),
+            )
+            connection.commit()
+            self._connection = connection
+        return self._connection
+
+    def _claim(self, records: Sequence[Tuple[Text, Mapping[Text, Any]]]) -> Set[Text]:
+        with self._lock:
+            connection = self._connect()
+            new: Set[Text] = set()
+            now = time.time()
+            with connection:  # one transaction: all ids recorded or none
+                for wamid, payload in records:
+                    cursor = connection.execute(
+                        "INSERT OR IGNORE INTO processed_messages"
+                        " (wamid, received_at, done, payload) VALUES (?, ?, 0, ?)",
+                        (wamid, now, json.dumps(payload)),
+                    )
+                    if cursor.rowcount == 1:
+                        new.add(wamid)
+            return new
+
+    def _mark_done(self, wamid: Text) -> None:
+        with self._lock:
+            with self._connect() as connection:
+                connection.execute(
+                    "UPDATE processed_messages SET done = 1, payload = NULL WHERE wamid = ?",
+                    (wamid,),
+                )
+
+    def _pending(self) -> List[Mapping[Text, Any]]:
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT payload FROM processed_messages"
+                " WHERE done = 0 AND payload IS NOT NULL ORDER BY received_at"
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    async def claim(self, records: Sequence[Tuple[Text, Mapping[Text, Any]]]) -> Set[Text]:
+        if not records:
+            return set()
+        return await asyncio.to_thread(self._claim, list(records))
+
+    async def mark_done(self, wamid: Text) -> None:
+        await asyncio.to_thread(self._mark_done, wamid)
+
+    async def pending(self) -> List[Mapping[Text, Any]]:
+        return await asyncio.to_thread(self._pending)
+
+    async def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+# KEYS: pending hash, one key per wamid; ARGV: ttl, now, wamids..., payloads...
+# Claiming an id and keeping its payload for replay happen atomically.
+_CLAIM_SCRIPT = """
+local n = #KEYS - 1
+local claimed = {}
+for i = 1, n do
+  if redis.call('SET', KEYS[i + 1], ARGV[2], 'NX', 'EX', ARGV[1]) then
+    redis.call('HSET', KEYS[1], ARGV[2 + i], ARGV[2 + n + i])
+    table.insert(claimed, ARGV[2 + i])
+  end
+end
+return claimed
+"""
+
+
+class RedisProcessedMessageStore:
+    """Production store (``WHATSAPP_DEDUP_REDIS_URL``): ``SET NX`` per wamid with a TTL."""
+
+    def __init__(self, url: Text, ttl_days: int = 30, prefix: Text = "vecino:whatsapp") -> None:
+        self._url = url
+        self._ttl_s = ttl_days * 86400
+        self._prefix = prefix
+        self._clients: Dict[int, Any] = {}
+
+    def _client(self) -> Any:
+        import redis.asyncio as redis_asyncio
+
+        loop_id = id(asyncio.get_running_loop())
+        if loop_id not in self._clients:  # redis.asyncio connections are loop-bound
+            self._clients[loop_id] = redis_asyncio.from_url(self._url)
+        return self._clients[loop_id]
+
+    def _key(self, wamid: Text) -> Text:
+        return f"{self._prefix}:wamid:{wamid}"
+
+    @property
+    def _pending_key(self) -> Text:
+        return f"{self._prefix}:pending"
+
+    async def claim(self, records: Sequence[Tuple[Text, Mapping[Text, Any]]]) -> Set[Text]:
+        if not records:
+            return set()
+        keys = [self._pending_key] + [self._key(wamid) for wamid, _ in records]
+        args = [self._ttl_s, time.time()]
+        args += [wamid for wamid, _ in records]
+        args += [json.dumps(payload) for _, payload in records]
+        claimed = await self._client().eval(_CLAIM_SCRIPT, len(keys), *keys, *args)
+        return {w.decode() if isinstance(w, bytes) else w for w in claimed}
+
+    async def mark_done(self, wamid: Text) -> None:
+        await self._client().hdel(self._pending_key, wamid)
+
+    async def pending(self) -> List[Mapping[Text, Any]]:
+        values = await self._client().hvals(self._pending_key)
+        return [json.loads(v) for v in values]
+
+    async def close(self) -> None:
+        loop_id = id(asyncio.get_running_loop())
+        client = self._clients.pop(loop_id, None)
+        if client is not None:
+            await client.close()
+
+
+def create_store(config: WhatsAppConfig) -> ProcessedMessageStore:
+    if config.dedup_redis_url:
+        return RedisProcessedMessageStore(config.dedup_redis_url, config.dedup_ttl_days)
+    return SQLiteProcessedMessageStore(config.dedup_sqlite_path, config.dedup_ttl_days)

@@ -1,0 +1,95 @@
+"""Media store for inbound photos: a local folder by default (``var/media``).
+
+Actions receive the returned reference string (``metadata["whatsapp"]["media"]
+["path"]``) and pass it on as ``photo``. Another store (an object bucket) only
+needs the same ``save`` method.
+"""
+import asyncio
+import base64
+import hashlib
+import logging
+import mimetypes
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Protocol, Text
+
+from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
+
+logger = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class MediaStore(Protocol):
+    async def save(self, media_id: Text, data: bytes, mime_type: Optional[Text]) -> Text:
+        """Stores the bytes; returns the reference actions will receive."""
+
+
+class LocalMediaStore:
+    def __init__(self, root: Text) -> None:
+        self._root = os.path.abspath(root)
+
+    def _write(self, name: Text, data: bytes) -> Text:
+        os.makedirs(self._root, exist_ok=True)
+        path = os.path.join(self._root, name)
+        temporary = path + ".part"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+        return path
+
+    async def save(self, media_id: Text, data: bytes, mime_type: Optional[Text]) -> Text:
+        extension = mimetypes.guess_extension((mime_type or "").split(";")[0].strip()) or ".bin"
+        if extension == ".jpe":
+            extension = ".jpg"
+        name = _UNSAFE.sub("_", media_id)[:100] + extension
+        return await asyncio.to_thread(self._write, name, data)
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """What the message metadata carries about an inbound media file."""
+
+    id: Text
+    mime_type: Optional[Text]
+    path: Optional[Text]
+    status: Text  # "stored" | "failed"
+
+    def as_metadata(self) -> Dict[Text, Any]:
+        return {
+            "id": self.id,
+            "mime_type": self.mime_type,
+            "path": self.path,
+            "status": self.status,
+        }
+
+
+def _matches(data: bytes, expected: Text) -> bool:
+    digest = hashlib.sha256(data)
+    return expected in (digest.hexdigest(), base64.b64encode(digest.digest()).decode())
+
+
+async def fetch_media(
+    client: GraphApiClient,
+    store: MediaStore,
+    media_id: Text,
+    mime_type: Optional[Text],
+    sha256: Optional[Text] = None,
+) -> StoredMedia:
+    """Resolves, downloads (with the token) and stores one media file.
+
+    Never raises: a failure yields ``status="failed"`` so the message is still
+    processed and the report is recorded without the photo.
+    """
+    try:
+        info = await client.get_media(media_id)
+        data = await client.download(info.url)
+        expected = info.sha256 or sha256
+        if expected and not _matches(data, expected):
+            logger.warning("Media %s: checksum differs from Graph's sha256.", media_id)
+        path = await store.save(media_id, data, info.mime_type or mime_type)
+        return StoredMedia(media_id, info.mime_type or mime_type, path, "stored")
+    except (GraphApiError, OSError, KeyError, ValueError) as error:
+        logger.warning("Could not fetch media %s: %s", media_id, error)
+        return StoredMedia(media_id, mime_type, None, "failed")

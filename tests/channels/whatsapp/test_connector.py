@@ -1,0 +1,417 @@
+"""Webhook routes through rasa.core.run.configure_app, with a stub agent and the fake Graph API."""
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+
+from channels.whatsapp import WhatsAppConfig, WhatsAppInput, WhatsAppOutput
+from tests.channels.whatsapp.helpers import (
+    VERIFY_TOKEN,
+    WEBHOOK,
+    ChannelHarness,
+    StubAgent,
+    first_message,
+    graph_texts,
+    load_payload,
+    with_message,
+)
+from tests.fixtures.graph_api import FakeGraphApi
+
+SENDER = "5491155550101"
+
+
+# ---- verification handshake -------------------------------------------------------
+
+
+def test_verify_handshake_answers_the_challenge(harness: ChannelHarness) -> None:
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    _, response = harness.app.test_client.get(WEBHOOK, params=params)
+    assert response.status == 200 and response.text == "1158201444"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+        {"hub.challenge": "1"},
+    ],
+)
+def test_verify_handshake_rejects_anything_else(harness: ChannelHarness, params) -> None:
+    _, response = harness.app.test_client.get(WEBHOOK, params=params)
+    assert response.status == 403
+
+
+def test_health_route(harness: ChannelHarness) -> None:
+    _, response = harness.app.test_client.get("/webhooks/whatsapp/")
+    assert response.status == 200 and response.json["status"] == "ok"
+
+
+# ---- signature and body checks ----------------------------------------------------
+
+
+async def test_missing_signature_is_401_and_no_turn(harness: ChannelHarness) -> None:
+    response = await harness.deliver(load_payload("text"), secret=None)
+    assert response.status_code == 401
+    assert harness.agent.handled == []
+
+
+async def test_wrong_signature_is_403_and_no_turn(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    response = await harness.deliver(load_payload("text"), secret="not-the-app-secret")
+    assert response.status_code == 403
+    assert harness.agent.handled == [] and fake_graph_api.requests == []
+
+
+async def test_body_changed_after_signing_is_403(harness: ChannelHarness) -> None:
+    raw = json.dumps(load_payload("text")).encode()
+    from channels.whatsapp.signature import SIGNATURE_HEADER, compute_signature
+
+    headers = {SIGNATURE_HEADER: compute_signature("test-app-secret-7f3e9a", raw), "Content-Type": "application/json"}
+    _, response = await harness.app.asgi_client.post(WEBHOOK, content=raw + b" ", headers=headers)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{\"object\": \"whatsapp_business_account\"}", b"[]"])
+async def test_signed_but_invalid_body_is_400(harness: ChannelHarness, body: bytes) -> None:
+    response = await harness.deliver(body)
+    assert response.status_code == 400 and harness.agent.handled == []
+
+
+async def test_unsigned_webhooks_only_with_the_development_flag(make_harness) -> None:
+    harness = make_harness(app_secret=None, allow_unsigned_webhooks=True)
+    response = await harness.deliver(load_payload("text"), secret=None)
+    assert response.status_code == 200 and len(harness.agent.handled) == 1
+
+
+# ---- message mapping --------------------------------------------------------------
+
+
+async def test_text_message_becomes_one_user_message(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    payload = load_payload("text")
+    response = await harness.deliver(payload)
+    assert response.status_code == 200
+    (message,) = harness.agent.handled
+    raw = first_message(payload)
+    assert isinstance(message, UserMessage)
+    assert (message.text, message.sender_id, message.message_id, message.input_channel) == (
+        raw["text"]["body"],
+        raw["from"],
+        raw["id"],
+        "whatsapp",
+    )
+    whatsapp = message.metadata["whatsapp"]
+    assert whatsapp["profile_name"] == "Lucía Fernández"
+    assert whatsapp["type"] == "text" and whatsapp["wamid"] == raw["id"]
+    assert graph_texts(fake_graph_api, SENDER) == [f"echo {raw['text']['body']}"]
+    kinds = ["read" if r.json.get("status") == "read" else "reply" for r in fake_graph_api.requests]
+    assert kinds == ["read", "reply"], "blue ticks and typing indicator come before the answer"
+    (receipt,) = fake_graph_api.read_receipts()
+    assert receipt == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": raw["id"],
+        "typing_indicator": {"type": "text"},
+    }
+    assert fake_graph_api.violations == []
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("interactive_button_reply", "/green_points"),
+        ("interactive_list_reply", '/inform{"barrio": "Palermo"}'),
+        ("button", "/appointments_list"),
+    ],
+)
+async def test_button_and_list_taps_send_their_payload(harness: ChannelHarness, name: str, expected: str) -> None:
+    await harness.deliver(load_payload(name))
+    (message,) = harness.agent.handled
+    assert message.text == expected
+    assert message.metadata["whatsapp"]["context_id"] == first_message(load_payload(name))["context"]["id"]
+
+
+async def test_location_reaches_rasa_as_inform_with_the_pin_in_metadata(harness: ChannelHarness) -> None:
+    payload = load_payload("location")
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    raw = first_message(payload)["location"]
+    assert message.text.startswith("/inform")
+    assert message.metadata["whatsapp"]["location"] == {
+        "latitude": raw["latitude"],
+        "longitude": raw["longitude"],
+        "name": raw["name"],
+        "address": raw["address"],
+    }
+    entities = json.loads(message.text[len("/inform"):] or "{}")
+    declared = set(harness.agent.domain.entities)
+    assert set(entities) <= declared, "only entities the domain declares are sent"
+
+
+async def test_image_is_downloaded_and_referenced(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    payload = load_payload("image")
+    raw = first_message(payload)["image"]
+    photo = b"\xff\xd8\xff\xe0 a jpeg of a pothole"
+    fake_graph_api.add_media(raw["id"], photo, "image/jpeg")
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    media = message.metadata["whatsapp"]["media"]
+    assert message.text == raw["caption"]
+    assert media["id"] == raw["id"] and media["mime_type"] == "image/jpeg" and media["status"] == "stored"
+    assert Path(media["path"]).read_bytes() == photo
+    downloads = [r for r in fake_graph_api.requests if r.path.startswith("/media/download/")]
+    assert downloads and downloads[0].headers["authorization"].startswith("Bearer ")
+
+
+async def test_image_without_caption_is_an_inform(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    payload = load_payload("image_no_caption")
+    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"jpeg", "image/jpeg")
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    assert message.text == "/inform" and message.metadata["whatsapp"]["media"]["status"] == "stored"
+
+
+async def test_failed_media_download_still_processes_the_message(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    payload = load_payload("image")  # the fake knows no such media: Graph answers 400
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    media = message.metadata["whatsapp"]["media"]
+    assert media["status"] == "failed" and media["path"] is None
+    assert graph_texts(fake_graph_api), "the citizen still gets an answer"
+
+
+@pytest.mark.parametrize("name", ["audio", "video", "document", "sticker", "reaction", "contacts", "unsupported"])
+async def test_unsupported_types_get_the_domain_answer(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain, name: str
+) -> None:
+    response = await harness.deliver(load_payload(name))
+    assert response.status_code == 200
+    assert harness.agent.handled == [], "no bot turn for a type Rasa cannot read"
+    expected = [v["text"] for v in project_domain.responses["utter_unsupported_message"]]
+    (sent,) = graph_texts(fake_graph_api, SENDER)
+    assert sent in expected
+    assert fake_graph_api.read_receipts(), "the message is still marked as read"
+
+
+@pytest.mark.parametrize("name", ["status_sent", "status_delivered", "status_read", "status_failed"])
+async def test_statuses_are_recorded_without_a_turn(harness: ChannelHarness, fake_graph_api: FakeGraphApi, caplog, name: str) -> None:
+    with caplog.at_level(logging.INFO, logger="channels.whatsapp"):
+        response = await harness.deliver(load_payload(name))
+    assert response.status_code == 200
+    assert harness.agent.handled == [] and fake_graph_api.requests == []
+    kind = name.split("_", 1)[1]
+    assert harness.channel.status_counts[kind] == 1
+    if kind == "failed":
+        warning = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert warning and "131047" in warning[0].getMessage()
+
+
+async def test_multi_entry_delivery_runs_every_message(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    payload = load_payload("multi_entry")
+    await harness.deliver(payload)
+    handled = sorted((m.sender_id, m.message_id) for m in harness.agent.handled)
+    assert handled == sorted(
+        (m["from"], m["id"])
+        for entry in payload["entry"]
+        for change in entry["changes"]
+        for m in change["value"].get("messages", [])
+    )
+    assert dict(harness.channel.status_counts) == {"read": 1, "delivered": 1}
+    lucia = [m for m in harness.agent.handled if m.sender_id == SENDER]
+    assert [m.metadata["whatsapp"]["type"] for m in lucia] == ["text", "location"], "in timestamp order"
+
+
+# ---- de-duplication, ordering, acknowledgement ------------------------------------
+
+
+async def test_redelivered_wamid_is_answered_once(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    payload = load_payload("text")
+    first = await harness.deliver(payload)
+    second = await harness.deliver(payload)
+    assert first.status_code == second.status_code == 200
+    assert len(harness.agent.handled) == 1
+    assert len(graph_texts(fake_graph_api)) == 1
+
+
+async def test_dedup_survives_a_restart(make_harness, make_config) -> None:
+    payload = load_payload("text")
+    before = make_harness()
+    await before.deliver(payload)
+    after = make_harness(channel=WhatsAppInput(make_config()))  # same SQLite file
+    await after.deliver(payload)
+    assert len(before.agent.handled) == 1 and after.agent.handled == []
+
+
+async def test_dedup_in_redis(make_harness, make_config) -> None:
+    redis_url = "redis://127.0.0.1:6379/15"
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.fail("Redis must run at 127.0.0.1:6379 for this test")
+    client.flushdb()
+    payload = with_message(load_payload("text"), id=f"wamid.REDIS{time.time_ns()}")
+    try:
+        first = make_harness(dedup_redis_url=redis_url, dedup_sqlite_path="/nonexistent/never.sqlite3")
+        await first.deliver(payload)
+        second = make_harness(dedup_redis_url=redis_url)
+        await second.deliver(payload)
+        assert len(first.agent.handled) == 1 and second.agent.handled == []
+        assert client.hlen("vecino:whatsapp:pending") == 0, "processed messages leave the pending set"
+    finally:
+        client.flushdb()
+
+
+async def test_store_failure_asks_meta_to_retry(harness: ChannelHarness) -> None:
+    class BrokenStore:
+        async def claim(self, records):
+            raise OSError("disk full")
+
+        async def close(self):
+            pass
+
+    harness.channel.store = BrokenStore()
+    response = await harness.deliver(load_payload("text"))
+    assert response.status_code == 503 and harness.agent.handled == []
+
+
+async def test_acknowledged_before_the_turn_finishes(make_harness, project_domain) -> None:
+    slow = StubAgent(project_domain, delay_s=1.5)
+    harness = make_harness(agent=slow)
+    started = time.monotonic()
+    response = await harness.post(load_payload("text"))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 0.5, f"ack took {elapsed:.2f}s"
+    await harness.channel.drain()
+    assert len(slow.handled) == 1
+
+
+async def test_messages_of_one_citizen_run_in_timestamp_order(make_harness) -> None:
+    default_window = {f.name: f.default for f in dataclasses.fields(WhatsAppConfig)}["ordering_window_ms"]
+    harness = make_harness(ordering_window_ms=default_window)
+    base = load_payload("text")
+    later = with_message(base, id="wamid.ORDER2", timestamp="1763900002", text={"body": "segundo"})
+    earlier = with_message(base, id="wamid.ORDER1", timestamp="1763900001", text={"body": "primero"})
+    assert (await harness.post(later)).status_code == 200  # the later one arrives first
+    assert (await harness.post(earlier)).status_code == 200
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["primero", "segundo"]
+
+
+async def test_messages_queued_behind_a_running_turn_keep_their_order(make_harness, project_domain) -> None:
+    harness = make_harness(agent=StubAgent(project_domain, delay_s=0.3))
+    base = load_payload("text")
+    await harness.post(with_message(base, id="wamid.Q1", timestamp="1763900001", text={"body": "uno"}))
+    await asyncio.sleep(0.05)  # "uno" is being processed
+    await harness.post(with_message(base, id="wamid.Q3", timestamp="1763900003", text={"body": "tres"}))
+    await harness.post(with_message(base, id="wamid.Q2", timestamp="1763900002", text={"body": "dos"}))
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["uno", "dos", "tres"]
+
+
+async def test_messages_accepted_before_a_crash_are_replayed(make_harness, make_config, project_domain) -> None:
+    class NoModelYet(StubAgent):
+        def is_ready(self) -> bool:
+            return False
+
+    crashed = make_harness(agent=NoModelYet(project_domain))
+    await crashed.deliver(load_payload("text"))  # accepted (200) but never processed
+    assert crashed.agent.handled == []
+    restarted = make_harness(channel=WhatsAppInput(make_config()))
+    restarted.channel._app = restarted.app
+    await restarted.channel._replay_pending()
+    await restarted.channel.drain()
+    assert [m.message_id for m in restarted.agent.handled] == [first_message(load_payload("text"))["id"]]
+
+
+# ---- numbered lists, output channel, failures --------------------------------------
+
+
+async def test_typed_number_answers_a_numbered_list(make_harness, project_domain, fake_graph_api) -> None:
+    barrios = [{"title": f"Barrio {i}", "payload": f'/inform{{"barrio": "B{i}"}}'} for i in range(1, 13)]
+
+    def replies(message):
+        return [{"text": "Elegí:", "buttons": barrios}] if message.text == "barrios" else []
+
+    harness = make_harness(agent=StubAgent(project_domain, replies=replies))
+    base = load_payload("text")
+    await harness.deliver(with_message(base, id="wamid.N1", text={"body": "barrios"}))
+    await harness.deliver(with_message(base, id="wamid.N2", timestamp="1763900009", text={"body": "12"}))
+    assert [m.text for m in harness.agent.handled] == ["barrios", barrios[11]["payload"]]
+
+
+async def test_failing_sends_never_crash_the_webhook(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    fake_graph_api.fail_next(500, 1, times=50)
+    response = await harness.deliver(load_payload("text"))
+    assert response.status_code == 200
+    assert len(harness.agent.handled) == 1, "the turn ran (and is in the tracker) although sends failed"
+    response = await harness.deliver(with_message(load_payload("text"), id="wamid.AFTER"))
+    assert response.status_code == 200
+
+
+def test_get_output_channel_is_unbuffered(harness: ChannelHarness) -> None:
+    output = harness.channel.get_output_channel()
+    assert isinstance(output, WhatsAppOutput) and output.name() == "whatsapp"
+    assert output._buffered is False
+
+
+async def test_trigger_intent_output_sends_immediately(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
+    output = harness.channel.get_output_channel()
+    await output.send_response(SENDER, {"text": "Alerta meteorológica"})
+    assert graph_texts(fake_graph_api, SENDER) == ["Alerta meteorológica"]
+
+
+async def test_no_secrets_phone_numbers_or_texts_in_info_logs(harness: ChannelHarness, fake_graph_api: FakeGraphApi, caplog) -> None:
+    payload = load_payload("text")
+    body = first_message(payload)["text"]["body"]
+    fake_graph_api.fail_next(400, 131047)  # error paths log too
+    with caplog.at_level(logging.INFO):
+        await harness.deliver(payload)
+        await harness.deliver(load_payload("status_failed"))
+        await harness.deliver(load_payload("audio"))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Turn for" in logged, "the channel does log at INFO"
+    config = harness.channel.config
+    # real wamids embed the phone number (base64), so they are not logged raw either
+    wamid = first_message(payload)["id"]
+    for secret in (config.access_token, config.app_secret, config.verify_token, SENDER, body, wamid):
+        assert secret not in logged, f"{secret!r} leaked into the logs"
+
+
+async def test_a_turn_cancelled_by_shutdown_stays_pending(make_harness, make_config, project_domain) -> None:
+    harness = make_harness(agent=StubAgent(project_domain, delay_s=5))
+    await harness.post(load_payload("text"))
+    await asyncio.sleep(0.2)  # the turn is running
+    for task in list(harness.channel._background_tasks):
+        task.cancel()
+    await asyncio.gather(*harness.channel._background_tasks, return_exceptions=True)
+    pending = await harness.channel.store.pending()
+    assert [p["message"]["id"] for p in pending] == [first_message(load_payload("text"))["id"]]
+
+
+async def test_turns_across_citizens_are_bounded(make_harness, project_domain) -> None:
+    class CountingAgent(StubAgent):
+        running = peak = 0
+
+        async def handle_message(self, message):
+            CountingAgent.running += 1
+            CountingAgent.peak = max(CountingAgent.peak, CountingAgent.running)
+            try:
+                await asyncio.sleep(0.1)
+                await super().handle_message(message)
+            finally:
+                CountingAgent.running -= 1
+
+    harness = make_harness(agent=CountingAgent(project_domain), max_concurrent_turns=2)
+    for index in range(6):
+        sender = f"54911555502{index:02d}"
+        payload = with_message(load_payload("text"), id=f"wamid.C{index}", **{"from": sender})
+        assert (await harness.post(payload)).status_code == 200
+    await harness.channel.drain()
+    assert len(harness.agent.handled) == 6 and CountingAgent.peak == 2
