@@ -1,0 +1,98 @@
+"""Fixtures shared by the whole suite (see CONVENTIONS.md, "Shared fixtures")."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Text
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytest_plugins = [
+    "tests.fixtures.city_services",
+    "tests.fixtures.graph_api",
+]
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[Text, Any]:
+    """domain.yml as the action server receives it, with the frequent-question answers merged in."""
+    loaded = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    responses = dict(loaded.get("responses") or {})
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        responses.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
+    loaded["responses"] = responses
+    return loaded
+
+
+@pytest.fixture
+def tracker_factory() -> Callable[..., Tracker]:
+    """Builds a fresh rasa-sdk Tracker as the action server would receive it."""
+
+    def make(
+        text: Text = "",
+        intent: Optional[Text] = None,
+        entities: Optional[List[Dict[Text, Any]]] = None,
+        slots: Optional[Dict[Text, Any]] = None,
+        metadata: Optional[Dict[Text, Any]] = None,
+        active_loop: Optional[Text] = None,
+        events: Optional[List[Dict[Text, Any]]] = None,
+        sender_id: Text = "5491100000000",
+        parse_data: Optional[Dict[Text, Any]] = None,
+    ) -> Tracker:
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0} if intent else {},
+            "entities": entities or [],
+            "metadata": metadata or {},
+            **(parse_data or {}),
+        }
+        user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}
+        return Tracker.from_dict(
+            {
+                "sender_id": sender_id,
+                "slots": dict(slots or {}),
+                "latest_message": latest,
+                "events": list(events if events is not None else [user_event]),
+                "paused": False,
+                "followup_action": None,
+                "active_loop": {"name": active_loop} if active_loop else {},
+                "latest_action_name": "action_listen",
+                "latest_input_channel": "rest",
+            }
+        )
+
+    return make
+
+
+def _newest_model() -> Optional[Path]:
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The project's trained model: VECINO_MODEL when the test command already trained it,
+    otherwise `rasa train`, which Rasa's fingerprinting turns into a no-op when nothing changed."""
+    given = os.environ.get("VECINO_MODEL")
+    if given and Path(given).is_file():
+        return Path(given)
+    started = time.time()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "train", "--out", "models", "--quiet"],
+        cwd=ROOT,
+        check=True,
+    )
+    model = _newest_model()
+    assert model is not None, f"rasa train left no model in models/ (ran {time.time() - started:.0f} s)"
+    return model
