@@ -4,7 +4,8 @@ RASA   := .venv/bin/rasa
 CONFIG ?= config.yml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test train shell actions city-services validate bench constraints clean
+.PHONY: help setup run test train shell actions city-services validate bench constraints clean \
+        inbox merge report lint-data
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,8 +34,27 @@ city-services: setup ## Run only the reference city services (:5056)
 validate: setup ## Check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
 
-bench: setup ## Run the benchmarks under bench/ and print their figures
+bench: setup ## Run the benchmarks under bench/ and print their figures (about 40 minutes)
 	$(PY) -m bench.nlu
+	$(PY) -m bench.actions_latency
+	$(PY) -m bench.whatsapp_vs_rest
+
+# --- NLU trainers (guide: docs/entrenar.md) ---
+
+inbox: setup ## Export what the assistant did not understand (DESDE=AAAA-MM-DD HASTA=… UMBRAL=… SALIDA=…)
+	$(PY) -m trainers.inbox $(if $(DESDE),--desde $(DESDE)) $(if $(HASTA),--hasta $(HASTA)) \
+		$(if $(CONVERSACIONES),--conversaciones $(CONVERSACIONES)) $(if $(UMBRAL),--umbral $(UMBRAL)) \
+		$(if $(SALIDA),--salida $(SALIDA))
+
+merge: setup ## Add a labelled inbox file to data/ (ARCHIVO=inbox/….yml)
+	@test -n "$(ARCHIVO)" || { echo 'Falta el archivo: make merge ARCHIVO=inbox/AAAA-MM-DD_AAAA-MM-DD.yml'; exit 2; }
+	$(PY) -m trainers.merge $(ARCHIVO)
+
+report: setup ## Train if needed, evaluate the held-out split, write reports/nlu/index.html (MODELO=…)
+	$(PY) -m trainers.report $(if $(MODELO),--modelo $(MODELO))
+
+lint-data: setup ## Check the training data and answers (also run by make test)
+	$(PY) -m trainers.lint
 
 constraints: setup ## Refresh constraints.txt from the installed environment
 	@{ echo '# Exact versions of every package, as resolved and tested (regenerate: make constraints).'; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
