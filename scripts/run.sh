@@ -63,6 +63,8 @@ if [ "$PROFILE" = prod ]; then
   export DB_USER=${DB_USER:-postgres} DB_PASSWORD=${DB_PASSWORD:-}
   export REDIS_HOST=${REDIS_HOST:-127.0.0.1} REDIS_PORT=${REDIS_PORT:-6379}
   export RABBITMQ_HOST=${RABBITMQ_HOST:-127.0.0.1} RABBITMQ_USER=${RABBITMQ_USER:-guest} RABBITMQ_PASSWORD=${RABBITMQ_PASSWORD:-guest}
+  # WhatsApp redeliveries must be recognised by every Rasa process, across restarts.
+  export WHATSAPP_DEDUP_REDIS_URL=${WHATSAPP_DEDUP_REDIS_URL:-redis://$REDIS_HOST:$REDIS_PORT/2}
   endpoints=endpoints.prod.yml
 else
   sed "s#localhost:5055#localhost:$ACTIONS_PORT#" endpoints.yml > var/endpoints.yml

@@ -12,7 +12,9 @@ from rasa_sdk.executor import ActionExecutor
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("config", ["config.yml", "config-md.yml"])
+@pytest.mark.parametrize(
+    "config", ["config.yml", "config-md.yml", "bench/configs/no_char_ngrams.yml", "bench/configs/no_spacy.yml"]
+)
 def test_pipeline_configuration_is_a_valid_rasa_graph(config):
     importer = TrainingDataImporter.load_from_config(
         str(ROOT / config), str(ROOT / "domain.yml"), [str(ROOT / "data")]
