@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = [
     "tests.fixtures.city_services",
     "tests.fixtures.graph_api",
+    "tests.fixtures.assistant",
 ]
 
 

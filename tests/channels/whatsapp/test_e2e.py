@@ -3,58 +3,22 @@
 import itertools
 import json
 import logging
-import os
 import re
 import time
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Text
+from typing import Any, Dict, List, Text
 
 import pytest
 from rasa.core.agent import Agent
 from rasa.shared.core.events import BotUttered, UserUttered
-from rasa.utils.endpoints import EndpointConfig
 
 from channels.whatsapp import WhatsAppInput
 from tests.channels.whatsapp.helpers import ChannelHarness, load_payload, with_message
-from tests.fixtures.graph_api import (
-    FakeGraphApi,
-    _free_port,
-    start_sanic_in_thread,
-    stop_sanic_thread,
-)
+from tests.fixtures.graph_api import FakeGraphApi
 
 pytestmark = pytest.mark.model
 
 _ids = itertools.count(1)
 _clock = itertools.count(1763900000)
-
-
-@pytest.fixture(scope="module")
-def action_server(city_services: str) -> Iterator[str]:
-    """The project's action server (rasa-sdk) in this process, on a free port."""
-    from rasa_sdk.endpoint import create_app
-
-    previous = os.environ.get("CITY_SERVICES_URL")
-    os.environ["CITY_SERVICES_URL"] = city_services  # clients read it when actions register
-    try:
-        app = create_app("actions")
-    except Exception as error:  # pragma: no cover - depends on the actions package
-        pytest.skip(f"the actions package does not load yet: {error!r}")
-    port = _free_port()
-    loop, thread = start_sanic_in_thread(app, port)
-    try:
-        yield f"http://127.0.0.1:{port}/webhook"
-    finally:
-        stop_sanic_thread(loop, thread)
-        if previous is None:
-            os.environ.pop("CITY_SERVICES_URL", None)
-        else:
-            os.environ["CITY_SERVICES_URL"] = previous
-
-
-@pytest.fixture(scope="module")
-def model_agent(trained_model: Path, action_server: str) -> Agent:
-    return Agent.load(str(trained_model), action_endpoint=EndpointConfig(url=action_server))
 
 
 @pytest.fixture
