@@ -36,6 +36,7 @@ validate: setup ## Check domain, data and stories for inconsistencies
 
 bench: setup ## Run the benchmarks under bench/ and print their figures (about 40 minutes)
 	$(PY) -m bench.nlu
+	$(PY) -m bench.fallback_threshold
 	$(PY) -m bench.actions_latency
 	$(PY) -m bench.whatsapp_vs_rest
 

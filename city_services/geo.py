@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from city_services.barrios import BARRIOS, canonical_barrio
-from city_services.text import fold, title_es
+from city_services.text import fold, street_es, title_es
 
 MAX_EXTRAPOLATION = 1500
 MAX_SINGLE_POINT_GAP = 300
@@ -51,8 +51,8 @@ class NotFound(Exception):
 
 
 def _display_street(name: str) -> str:
-    """'CORDOBA AV.' / 'Av, San Martin' → 'Cordoba Av.' / 'Av. San Martin'."""
-    return title_es(re.sub(r"\bAv,", "Av.", name, flags=re.I))
+    """'CORDOBA AV.' / 'Av, San Martin' → 'Av. Cordoba' / 'Av. San Martin'."""
+    return street_es(name)
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -232,7 +232,7 @@ class Geocoder:
             located = self._along(points, number)
             if located is not None:
                 lat, lon, precision = located
-                name = self.street_names.get(key) or title_es(street_text)
+                name = self.street_names.get(key) or street_es(street_text)
                 return Geocoded(lat, lon, f"{name} {number}", self.nearest_barrio(lat, lon), precision)
         return None
 
@@ -278,8 +278,8 @@ class Geocoder:
             if not left_keys or not right_keys:
                 continue
             label = (
-                f"{self.street_names.get(left_keys[0]) or title_es(left)} y "
-                f"{self.street_names.get(right_keys[0]) or title_es(right)}"
+                f"{self.street_names.get(left_keys[0]) or street_es(left)} y "
+                f"{self.street_names.get(right_keys[0]) or street_es(right)}"
             )
             for point in self.points:
                 if (point.key in left_keys and point.corner_key in right_keys) or (

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from city_services.barrios import canonical_barrio
-from city_services.text import clean_spaces, fold, title_es
+from city_services.text import clean_spaces, fold, street_es, title_es
 
 logger = logging.getLogger(__name__)
 
@@ -285,10 +285,10 @@ def materials_from_text(text: str) -> Tuple[str, ...]:
 
 def _display_address(street: str, number: Optional[int], corner: str = "") -> str:
     if number:
-        return f"{title_es(street)} {number}"
+        return f"{street_es(street)} {number}"
     if corner:
-        return f"{title_es(street)} y {title_es(corner)}"
-    return title_es(street)
+        return f"{street_es(street)} y {street_es(corner)}"
+    return street_es(street)
 
 
 def _checked_point(

@@ -44,3 +44,36 @@ def title_es(text: str) -> str:
         else:
             out.append(word[:1].upper() + word[1:])
     return " ".join(out)
+
+
+# Ranks the USIG writes after the name ("LAS HERAS GENERAL AV."); longest first.
+_RANKS = (
+    "TENIENTE GENERAL", "GENERAL", "DOCTOR", "PRESIDENTE", "CORONEL", "INTENDENTE", "INGENIERO",
+    "COMODORO", "ALMIRANTE", "PERITO", "CAPITAN", "MARISCAL", "GOBERNADOR", "TENIENTE", "PADRE",
+)
+_TRAILING_AVENUE = re.compile(r"[\s,]+(AV|AVDA|AVENIDA)\.?$", re.I)
+_LEADING_AVENUE = re.compile(r"^(AV|AVDA|AVENIDA)[.,]?\s+", re.I)
+
+
+def street_es(name: str) -> str:
+    """A street as the city's datasets publish it, written as people write it:
+    'RIVADAVIA AV.' → 'Av. Rivadavia', 'SALGUERO, JERONIMO' → 'Jeronimo Salguero',
+    'LAS HERAS GENERAL AV.' → 'Av. General Las Heras'. Citizens read these in answers."""
+    text = clean_spaces(name)
+    avenue = False
+    for pattern in (_TRAILING_AVENUE, _LEADING_AVENUE):
+        stripped = pattern.sub("", text)
+        if stripped != text:
+            avenue, text = True, stripped.strip()
+    rank = next(
+        (r for r in _RANKS if text.upper().endswith(" " + r) and len(text) > len(r) + 1), None
+    )
+    if rank:
+        text = text[: -len(rank) - 1].strip()
+    if text.count(",") == 1:  # "SURNAME, GIVEN NAMES"
+        surname, given = (part.strip() for part in text.split(","))
+        if surname and given:
+            text = f"{given} {surname}"
+    # the rank goes in front after title-casing, so "Las Heras" keeps its capital
+    display = f"{title_es(rank)} {title_es(text)}" if rank else title_es(text)
+    return f"Av. {display}" if avenue else display
