@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    "config", ["config.yml", "config-md.yml", "bench/configs/no_char_ngrams.yml", "bench/configs/no_spacy.yml"]
+    "config",
+    ["config.yml", "config-md.yml"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bench" / "configs").glob("*.yml")),
 )
 def test_pipeline_configuration_is_a_valid_rasa_graph(config):
     importer = TrainingDataImporter.load_from_config(
