@@ -204,6 +204,13 @@ def read_rows(path: Path, encoding: str, delimiter: str) -> Tuple[List[str], Lis
     return header, rows[1:]
 
 
+def cell_reader(header: Sequence[str], row: Sequence[str]) -> Callable[[str], str]:
+    """``get(column)`` for one row: the cell with spaces cleaned, '' when the row is short
+    (several published files cut trailing empty cells). With repeated column names the last wins."""
+    col = {name: i for i, name in enumerate(header)}
+    return lambda name: clean_spaces(row[col[name]]) if col[name] < len(row) else ""
+
+
 def parse_decimal(value: str) -> Optional[float]:
     """'-58,5076' / ' -58.5076' → float; '' → None."""
     value = (value or "").strip().replace(",", ".")
@@ -337,10 +344,9 @@ def load_hospitals(path: Optional[Path] = None) -> LoadResult:
     path = path or RAW_DIR / "hospitales.csv"
     source = path.name
     header, rows = read_rows(path, "iso-8859-1", ";")
-    col = {name: i for i, name in enumerate(header)}
     result = LoadResult()
     for n, row in enumerate(rows, start=2):
-        get = lambda name: clean_spaces(row[col[name]]) if col[name] < len(row) else ""  # noqa: E731
+        get = cell_reader(header, row)
         point = _checked_point(result, source, n, parse_decimal(get("LAT")), parse_decimal(get("LNG")))
         barrio = _barrio(result, source, n, get("BARRIO"))
         if point is None or barrio is None:
@@ -385,10 +391,9 @@ def load_cesac(path: Optional[Path] = None) -> LoadResult:
     path = path or RAW_DIR / "cesac.csv"
     source = path.name
     header, rows = read_rows(path, "utf-8", ";")
-    col = {name: i for i, name in enumerate(header)}
     result = LoadResult()
     for n, row in enumerate(rows, start=2):
-        get = lambda name: clean_spaces(row[col[name]]) if col[name] < len(row) else ""  # noqa: E731
+        get = cell_reader(header, row)
         point = _checked_point(result, source, n, parse_decimal(get("Y")), parse_decimal(get("X")))
         barrio = _barrio(result, source, n, get("BARRIO"))
         if point is None or barrio is None:
@@ -517,10 +522,9 @@ def load_police_stations(path: Optional[Path] = None) -> LoadResult:
     source = path.name
     header, rows = read_rows(path, "utf-8-sig", ";")
     barrio_columns = [i for i, name in enumerate(header) if name == "BARRIO"]
-    col = {name: i for i, name in enumerate(header)}  # last BARRIO wins here; not used
     result = LoadResult()
     for n, row in enumerate(rows, start=2):
-        get = lambda name: clean_spaces(row[col[name]]) if col[name] < len(row) else ""  # noqa: E731
+        get = cell_reader(header, row)
         point = _checked_point(result, source, n, parse_decimal(get("Y")), parse_decimal(get("X")))
         barrio = _barrio(result, source, n, *(row[i] for i in barrio_columns if i < len(row)))
         if point is None or barrio is None:
