@@ -64,9 +64,10 @@ class WhatsAppConfig:
     # 131047 (outside the 24 h window): answer with this approved template, if set
     fallback_template: Optional[Text] = None
     fallback_template_language: Text = "es_AR"
-    # per-citizen ordering: how long a sender's first message waits for earlier
-    # ones that Meta may still be delivering (out-of-order webhooks)
-    ordering_window_ms: int = 50
+    # per-citizen ordering: deliveries already at the server are always sorted;
+    # this extra wait on a citizen's first message also catches earlier ones that
+    # arrive up to this late, at the cost of as much latency on every such message
+    ordering_window_ms: int = 0
     # what inbound non-text messages become for Rasa
     location_intent: Text = "inform"
     media_intent: Text = "inform"

@@ -56,6 +56,7 @@ _HANDLED = {
     MessageType.LOCATION,
     MessageType.IMAGE,
 }
+_CLAIM_WAIT_S = 2.0
 _CHANNEL_LOGGERS = (
     "channels.whatsapp.connector",
     "channels.whatsapp.output",
@@ -94,6 +95,9 @@ class WhatsAppInput(InputChannel):
         self._workers: Dict[Text, asyncio.Task] = {}
         self._last_timestamp: Dict[Text, int] = {}
         self._accepted: Set[Text] = set()  # queued or being processed
+        # senders with a delivery between parsing and enqueueing (its dedup claim running)
+        self._claiming: Counter = Counter()
+        self._claims_settled: Dict[Text, "asyncio.Future[None]"] = {}
         self._semaphore: Optional[asyncio.Semaphore] = None
         self._semaphore_loop: Optional[asyncio.AbstractEventLoop] = None
         self._sequence = itertools.count()
@@ -180,32 +184,41 @@ class WhatsAppInput(InputChannel):
                 return response.text("bad request", status=HTTPStatus.BAD_REQUEST)
 
             messages = notification.messages
+            senders = {m.sender for m in messages}
+            self._claiming.update(senders)
             try:
-                new_ids = await self.store.claim([(m.id, message_record(m)) for m in messages])
-            except Exception:
-                # not safely accepted: let Meta retry this delivery later
-                logger.exception("Could not record message ids; asking Meta to retry.")
-                return response.text("retry later", status=HTTPStatus.SERVICE_UNAVAILABLE)
+                try:
+                    new_ids = await self.store.claim([(m.id, message_record(m)) for m in messages])
+                except Exception:
+                    # not safely accepted: let Meta retry this delivery later
+                    logger.exception("Could not record message ids; asking Meta to retry.")
+                    return response.text("retry later", status=HTTPStatus.SERVICE_UNAVAILABLE)
+                accepted = self._accept(messages, new_ids, request)
+            finally:
+                self._claim_finished(senders)
 
             for error in notification.errors:
                 logger.error("WhatsApp webhook error %s: %s", error.code, error.title)
             for status in notification.statuses:
                 self._record_status(status)
 
-            extra = self.get_metadata(request) or {}
-            accepted = 0
-            for message in messages:
-                if message.id in new_ids:
-                    new_ids.discard(message.id)  # a wamid twice in one delivery runs once
-                    self._enqueue(message, extra)
-                    accepted += 1
-                else:
-                    logger.info("Ignoring redelivered message %s.", mask_wamid(message.id))
             if messages:
                 logger.debug("Delivery: %d message(s), %d new.", len(messages), accepted)
             return response.json({"status": "ok"})
 
         return whatsapp_webhook
+
+    def _accept(self, messages: List[InboundMessage], new_ids: Set[Text], request: Request) -> int:
+        extra = self.get_metadata(request) or {}
+        accepted = 0
+        for message in messages:
+            if message.id in new_ids:
+                new_ids.discard(message.id)  # a wamid twice in one delivery runs once
+                self._enqueue(message, extra)
+                accepted += 1
+            else:
+                logger.info("Ignoring redelivered message %s.", mask_wamid(message.id))
+        return accepted
 
     # ---- statuses ------------------------------------------------------------------
 
@@ -245,11 +258,38 @@ class WhatsAppInput(InputChannel):
                 asyncio.ensure_future(self._run_sender(message.sender))
             )
 
+    def _claim_finished(self, senders: Set[Text]) -> None:
+        for sender in senders:
+            self._claiming[sender] -= 1
+            if self._claiming[sender] <= 0:
+                del self._claiming[sender]
+                settled = self._claims_settled.pop(sender, None)
+                if settled is not None and not settled.done():
+                    settled.set_result(None)
+
+    async def _earlier_deliveries(self, sender: Text) -> None:
+        """Lets deliveries the server already holds for ``sender`` reach the queue first.
+
+        Two deliveries of one citizen that reach the server together (Meta sends
+        them in parallel) are sorted by timestamp before the first turn: their
+        handlers run before this worker (it was scheduled after them), and one
+        still waiting for the processed-message store (Redis) is waited for.
+        Costs nothing when the citizen has no other delivery in flight.
+        """
+        if self._claiming.get(sender):
+            settled = self._claims_settled.get(sender)
+            if settled is None or settled.get_loop() is not asyncio.get_running_loop():
+                settled = asyncio.get_running_loop().create_future()
+                self._claims_settled[sender] = settled
+            # bounded: a store that hangs answers 503 to its delivery in time
+            await asyncio.wait({settled}, timeout=_CLAIM_WAIT_S)
+
     async def _run_sender(self, sender: Text) -> None:
         """Processes one citizen's queued messages, oldest timestamp first."""
         try:
+            await self._earlier_deliveries(sender)
             if self.config.ordering_window_ms > 0:
-                # earlier messages may still be on their way in other deliveries
+                # a deployment may also wait for deliveries that have not reached us yet
                 await asyncio.sleep(self.config.ordering_window_ms / 1000)
             queue = self._queues.get(sender)
             while queue:
@@ -262,8 +302,7 @@ class WhatsAppInput(InputChannel):
                 if len(self._last_timestamp) > 100_000:
                     self._last_timestamp.clear()
                 self._last_timestamp[sender] = max(last, message.timestamp)
-                async with self._turn_slots():
-                    await self._process(message, extra)
+                await self._process(message, extra)
         finally:
             self._workers.pop(sender, None)
             if not self._queues.get(sender):
@@ -409,7 +448,10 @@ class WhatsAppInput(InputChannel):
         )
         try:
             assert self._on_new_message is not None
-            await self._on_new_message(user_message)
+            # only Rasa's turn takes a slot: it is what runs on the event loop; the
+            # read receipt, media download and sends are waits that need none
+            async with self._turn_slots():
+                await self._on_new_message(user_message)
         finally:
             await _settle(read)  # the read receipt and typing indicator go before the answer
             await output.flush()
@@ -480,6 +522,8 @@ def _base_metadata(message: InboundMessage, extra: Dict[Text, Any]) -> Dict[Text
 
 async def _settle(task: "asyncio.Future[None]", timeout: float = 2.0) -> None:
     """Waits a little for ``task`` (never cancels it, never raises)."""
+    if task.done():  # usual case: asyncio.wait would still cost a turn of the busy loop
+        return
     await asyncio.wait({task}, timeout=timeout)
 
 

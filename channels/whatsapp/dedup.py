@@ -37,7 +37,12 @@ class ProcessedMessageStore(Protocol):
 class SQLiteProcessedMessageStore:
     """Default store: one SQLite file (``var/whatsapp_processed.sqlite3``).
 
-    SQLite calls run in a worker thread so the event loop never blocks on disk.
+    Claims and completions run on the event loop. In WAL mode with
+    ``synchronous=NORMAL`` a commit does not wait for the disk: recording a
+    delivery takes well under a millisecond, while handing it to a worker thread
+    made the webhook wait a full turn of the loop for the result, 70 ms at p50
+    with 16 citizens writing at once (bench/whatsapp_vs_rest.py). Only the
+    start-up read of pending messages goes to a thread.
     """
 
     def __init__(self, path: Text, ttl_days: int = 30) -> None:
@@ -103,10 +108,10 @@ class SQLiteProcessedMessageStore:
     async def claim(self, records: Sequence[Tuple[Text, Mapping[Text, Any]]]) -> Set[Text]:
         if not records:
             return set()
-        return await asyncio.to_thread(self._claim, list(records))
+        return self._claim(list(records))
 
     async def mark_done(self, wamid: Text) -> None:
-        await asyncio.to_thread(self._mark_done, wamid)
+        self._mark_done(wamid)
 
     async def pending(self) -> List[Mapping[Text, Any]]:
         return await asyncio.to_thread(self._pending)

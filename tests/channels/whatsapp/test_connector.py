@@ -5,6 +5,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any, Dict, Text, Tuple
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -292,16 +293,61 @@ async def test_acknowledged_before_the_turn_finishes(make_harness, project_domai
     assert len(slow.handled) == 1
 
 
-async def test_messages_of_one_citizen_run_in_timestamp_order(make_harness) -> None:
-    default_window = {f.name: f.default for f in dataclasses.fields(WhatsAppConfig)}["ordering_window_ms"]
-    harness = make_harness(ordering_window_ms=default_window)
+def _reversed_pair() -> Tuple[Dict[Text, Any], Dict[Text, Any]]:
     base = load_payload("text")
     later = with_message(base, id="wamid.ORDER2", timestamp="1763900002", text={"body": "segundo"})
     earlier = with_message(base, id="wamid.ORDER1", timestamp="1763900001", text={"body": "primero"})
-    assert (await harness.post(later)).status_code == 200  # the later one arrives first
-    assert (await harness.post(earlier)).status_code == 200
+    return later, earlier
+
+
+async def test_deliveries_arriving_together_run_in_timestamp_order(make_harness) -> None:
+    default_window = {f.name: f.default for f in dataclasses.fields(WhatsAppConfig)}["ordering_window_ms"]
+    harness = make_harness(ordering_window_ms=default_window)
+    later, earlier = _reversed_pair()
+    # Meta sends deliveries in parallel: the later message's reaches the server first
+    responses = await asyncio.gather(harness.post(later), harness.post(earlier))
+    assert [r.status_code for r in responses] == [200, 200]
     await harness.channel.drain()
     assert [m.text for m in harness.agent.handled] == ["primero", "segundo"]
+
+
+async def test_a_slow_claim_of_an_earlier_delivery_is_waited_for(make_harness, project_domain) -> None:
+    harness = make_harness()
+    store = harness.channel.store
+    claim = store.claim
+
+    async def slow_for_the_earlier(records):
+        if any(wamid == "wamid.ORDER1" for wamid, _ in records):
+            await asyncio.sleep(0.2)  # e.g. a Redis round trip under load
+        return await claim(records)
+
+    store.claim = slow_for_the_earlier
+    later, earlier = _reversed_pair()
+    posting_earlier = asyncio.ensure_future(harness.post(earlier))
+    await asyncio.sleep(0.05)  # the earlier delivery is being recorded
+    assert (await harness.post(later)).status_code == 200
+    assert (await posting_earlier).status_code == 200
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["primero", "segundo"]
+
+
+async def test_ordering_window_waits_for_a_later_delivery(make_harness) -> None:
+    harness = make_harness(ordering_window_ms=300)
+    later, earlier = _reversed_pair()
+    assert (await harness.post(later)).status_code == 200  # the later one arrives first
+    assert (await harness.post(earlier)).status_code == 200  # within the window
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["primero", "segundo"]
+
+
+async def test_without_a_window_a_message_arriving_after_its_turn_runs_next(make_harness, project_domain) -> None:
+    harness = make_harness(agent=StubAgent(project_domain, delay_s=0.2))
+    later, earlier = _reversed_pair()
+    assert (await harness.post(later)).status_code == 200
+    await asyncio.sleep(0.05)  # "segundo" is being answered: it cannot be undone
+    assert (await harness.post(earlier)).status_code == 200
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["segundo", "primero"], "nothing is lost"
 
 
 async def test_messages_queued_behind_a_running_turn_keep_their_order(make_harness, project_domain) -> None:
