@@ -1,20 +1,23 @@
-"""WhatsApp webhook vs REST channel, one trained model, one process.
+"""WhatsApp webhook vs REST channel, one trained model, one Rasa process.
 
-    .venv/bin/python -m bench.whatsapp_vs_rest [--model models/x.tar.gz] [--turns 40]
-        [--citizens 16] [--per-citizen 5] [--ordering-window-ms N]
+    .venv/bin/python -m bench.whatsapp_vs_rest [--model models/x.tar.gz] [--rounds 5]
+        [--turns 40] [--citizens 16] [--per-citizen 5] [--ordering-window-ms N]
+        [--max-concurrent-turns N]
 
 One Rasa app serves both channels (REST at /webhooks/rest/webhook, WhatsApp at
-/webhooks/whatsapp/webhook) with the same agent; the project's action server runs
-in its own process (as with `make run`); the WhatsApp side talks to the local fake Graph API
-(tests/fixtures/graph_api.py), also in its own process, as Meta's servers are. Messages are conversation and frequent-question
-texts that need no city backend.
+/webhooks/whatsapp/webhook) with the same agent, in its own process. The project's
+action server runs in another (as with `make run`), the local fake Graph API
+(tests/fixtures/graph_api.py) in a third, as Meta's servers are, and this process
+only plays the citizens, so that none of their work is charged to the channels.
+Messages are conversation and frequent-question texts that need no city backend.
 
 Measured per turn:
 * REST: request sent -> response received (the REST channel answers after the turn);
 * WhatsApp: signed webhook sent -> the last outbound Graph API call of that turn answered;
   plus the webhook acknowledgement time (request -> 200).
 Scenarios: a single stream (one citizen, turn after turn) and 16 concurrent
-citizens (each waits for its answer before writing again). Prints p50/p95,
+citizens (each waits for its answer before writing again), each run ``--rounds``
+times per channel, alternating which channel goes first. Prints p50/p95,
 throughput, the WhatsApp/REST ratio and the acknowledgement p95, with the targets
 of issue 5 (<= 1.10x, ack p95 < 250 ms).
 """
@@ -60,30 +63,19 @@ def percentile(values: List[float], share: float) -> float:
 
 
 class Bench:
-    def __init__(self, model: Path, ordering_window_ms: Optional[int]) -> None:
+    def __init__(self, model: Path, ordering_window_ms: Optional[int], max_concurrent_turns: Optional[int] = None) -> None:
         self.model = model
         self.ordering_window_ms = ordering_window_ms
+        self.max_concurrent_turns = max_concurrent_turns
         self.turn_done: Dict[Text, "asyncio.Future[float]"] = {}
 
     async def start(self) -> None:
         import aiohttp
-        from rasa.core.agent import Agent
-        from rasa.core.channels.rest import RestInput
-        from rasa.core.run import configure_app
-        from rasa.utils.endpoints import EndpointConfig
-        from sanic import Sanic
 
-        from channels.whatsapp import WhatsAppConfig, WhatsAppInput
-        from tests.fixtures.graph_api import (  # the local fake of Meta's Graph API
-            FAKE_PHONE_NUMBER_ID,
-            FAKE_TOKEN,
-            _free_port,
-            start_sanic_in_thread,
-        )
+        from tests.fixtures.graph_api import _free_port
 
-        Sanic.test_mode = True
-        # Meta's servers are not in our process: the fake runs in its own, so that its work
-        # (parsing and recording every send) is not charged to the connector.
+        # Meta's servers, the action server and Rasa each run in their own process;
+        # this one only plays the citizens, so its work is not charged to the channels.
         graph_port = _free_port()
         self.graph_process = subprocess.Popen(
             [sys.executable, "-m", "tests.fixtures.graph_api", "--port", str(graph_port)],
@@ -94,36 +86,8 @@ class Bench:
         self.graph_url = f"http://127.0.0.1:{graph_port}"
         await _wait_for_port(graph_port, 60)
         self.var = ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
-        credentials = {
-            "phone_number_id": FAKE_PHONE_NUMBER_ID,
-            "access_token": FAKE_TOKEN,
-            "app_secret": SECRET,
-            "verify_token": "bench",
-            "graph_base_url": self.graph_url,
-            "dedup_sqlite_path": str(self.var / "processed.sqlite3"),
-            "media_dir": str(self.var / "media"),
-        }
-        if self.ordering_window_ms is not None:
-            credentials["ordering_window_ms"] = self.ordering_window_ms
-        bench = self
-
-        class TimedWhatsAppInput(WhatsAppInput):
-            """Resolves a future when a message's turn (and its sends) finished."""
-
-            async def _process(self, message: Any, extra: Dict[Text, Any]) -> None:
-                await super()._process(message, extra)
-                done = bench.turn_done.get(message.id)
-                if done is not None:  # the client runs in another thread and loop
-                    finished = time.monotonic()
-                    bench.client_loop.call_soon_threadsafe(
-                        lambda: done.done() or done.set_result(finished)
-                    )
-
-        self.whatsapp = TimedWhatsAppInput(WhatsAppConfig.from_credentials(credentials))
-        self.config = self.whatsapp.config
 
         action_port, rasa_port = _free_port(), _free_port()
-        # the action server is its own process, as in `make run`
         environment = dict(os.environ)
         environment.setdefault("CITY_SERVICES_URL", "http://127.0.0.1:5056")
         self.action_process = subprocess.Popen(
@@ -135,24 +99,41 @@ class Bench:
         )
         await _wait_until_up(f"http://127.0.0.1:{action_port}/health", 120)
 
-        agent = Agent.load(
-            str(self.model),
-            action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{action_port}/webhook"),
+        server = [
+            sys.executable, "-m", "bench.whatsapp_vs_rest", "--serve",
+            "--model", str(self.model),
+            "--port", str(rasa_port),
+            "--action-url", f"http://127.0.0.1:{action_port}/webhook",
+            "--graph-url", self.graph_url,
+            "--var", str(self.var),
+        ]
+        if self.ordering_window_ms is not None:
+            server += ["--ordering-window-ms", str(self.ordering_window_ms)]
+        if self.max_concurrent_turns is not None:
+            server += ["--max-concurrent-turns", str(self.max_concurrent_turns)]
+        # the server reports each finished WhatsApp turn on its stdout
+        self.rasa_process = await asyncio.create_subprocess_exec(
+            *server, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=subprocess.DEVNULL
         )
-        app = configure_app([RestInput(), self.whatsapp], port=rasa_port)
-        app.ctx.agent = agent
-        # Rasa serves from its own thread and loop; the load generator (this loop)
-        # then sees acknowledgements as Meta would, not delayed by its own turns
-        self.client_loop = asyncio.get_running_loop()
-        self.server_loop, self.server_thread = start_sanic_in_thread(app, rasa_port)
+        header = await asyncio.wait_for(self.rasa_process.stdout.readline(), 300)
+        self.config = json.loads(header)  # the connector's settings, once it is up
+        self.reader = asyncio.ensure_future(self._read_turns())
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
 
-    async def stop(self) -> None:
-        from tests.fixtures.graph_api import stop_sanic_thread
+    async def _read_turns(self) -> None:
+        assert self.rasa_process.stdout is not None
+        async for line in self.rasa_process.stdout:
+            wamid, finished = line.decode().split()
+            done = self.turn_done.get(wamid)
+            if done is not None and not done.done():
+                done.set_result(float(finished))
 
+    async def stop(self) -> None:
         await self.http.close()
-        stop_sanic_thread(self.server_loop, self.server_thread)  # closes the channel's resources
+        self.rasa_process.terminate()  # Sanic's stop listeners close the channel's resources
+        await self.rasa_process.wait()
+        self.reader.cancel()
         self.action_process.terminate()
         self.action_process.wait(30)
         self.graph_process.terminate()
@@ -186,7 +167,7 @@ class Bench:
                                 "messaging_product": "whatsapp",
                                 "metadata": {
                                     "display_phone_number": "15550783881",
-                                    "phone_number_id": self.config.phone_number_id,
+                                    "phone_number_id": self.config["phone_number_id"],
                                 },
                                 "contacts": [{"profile": {"name": "Bench"}, "wa_id": sender}],
                                 "messages": [
@@ -216,6 +197,7 @@ class Bench:
             await response.read()
             assert response.status == 200
         acked = time.monotonic() - started
+        # time.monotonic() is the system's monotonic clock: the server's stamps compare
         finished = await asyncio.wait_for(done, 120)
         del self.turn_done[wamid]
         # the turn ends once its last send to the Graph API has been answered
@@ -234,22 +216,110 @@ class Bench:
                 out["ack"].append(acked)
 
     async def scenario(self, channel: Text, citizens: int, turns: int) -> Dict[Text, Any]:
+        """One run: ``citizens`` senders writing ``turns`` messages each, at once."""
         out: Dict[Text, List[float]] = {"latency": [], "ack": []}
         prefix = f"549119{uuid.uuid4().int % 10**5:05d}"
         started = time.monotonic()
         await asyncio.gather(
             *(self.citizen(channel, f"{prefix}{i:02d}", turns, out) for i in range(citizens))
         )
-        elapsed = time.monotonic() - started
-        return {
-            "channel": channel,
-            "citizens": citizens,
-            "turns": len(out["latency"]),
-            "p50_ms": 1000 * percentile(out["latency"], 0.50),
-            "p95_ms": 1000 * percentile(out["latency"], 0.95),
-            "throughput": len(out["latency"]) / elapsed,
-            "ack_p95_ms": 1000 * percentile(out["ack"], 0.95) if out["ack"] else None,
-        }
+        return {**out, "elapsed": time.monotonic() - started}
+
+
+def summarize(channel: Text, citizens: int, runs: List[Dict[Text, Any]]) -> Dict[Text, Any]:
+    latency = [value for run in runs for value in run["latency"]]
+    ack = [value for run in runs for value in run["ack"]]
+    return {
+        "channel": channel,
+        "citizens": citizens,
+        "turns": len(latency),
+        "mean_ms": 1000 * sum(latency) / len(latency),
+        "p50_ms": 1000 * percentile(latency, 0.50),
+        "p95_ms": 1000 * percentile(latency, 0.95),
+        "throughput": len(latency) / sum(run["elapsed"] for run in runs),
+        "ack_p95_ms": 1000 * percentile(ack, 0.95) if ack else None,
+    }
+
+
+def serve(args: argparse.Namespace) -> None:
+    """The Rasa process: one app with the REST and WhatsApp channels, one agent.
+
+    Prints the connector's settings as one JSON line once it serves, then
+    ``<wamid> <time.monotonic()>`` when a WhatsApp turn's answer has been sent.
+    """
+    import signal
+    import threading
+
+    from rasa.core.agent import Agent
+    from rasa.core.channels.rest import RestInput
+    from rasa.core.run import configure_app
+    from rasa.utils.endpoints import EndpointConfig
+    from sanic import Sanic
+
+    from channels.whatsapp import WhatsAppConfig, WhatsAppInput
+    from tests.fixtures.graph_api import (
+        FAKE_PHONE_NUMBER_ID,
+        FAKE_TOKEN,
+        start_sanic_in_thread,
+        stop_sanic_thread,
+    )
+
+    # stdout carries only the report; whatever else prints goes where stderr goes
+    report = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    Sanic.test_mode = True
+    var = Path(args.var)
+    credentials: Dict[Text, Any] = {
+        "phone_number_id": FAKE_PHONE_NUMBER_ID,
+        "access_token": FAKE_TOKEN,
+        "app_secret": SECRET,
+        "verify_token": "bench",
+        "graph_base_url": args.graph_url,
+        "dedup_sqlite_path": str(var / "processed.sqlite3"),
+        "media_dir": str(var / "media"),
+    }
+    if args.ordering_window_ms is not None:
+        credentials["ordering_window_ms"] = args.ordering_window_ms
+    if args.max_concurrent_turns is not None:
+        credentials["max_concurrent_turns"] = args.max_concurrent_turns
+    lock = threading.Lock()
+
+    class TimedWhatsAppInput(WhatsAppInput):
+        """Reports when a message's answer has been sent."""
+
+        async def _run_turn(self, message: Any, *rest: Any) -> None:
+            try:
+                # returns once the turn's buffered answer went out: its last Graph API
+                # call was answered (bookkeeping after that is not the citizen's wait)
+                await super()._run_turn(message, *rest)
+            finally:
+                finished = time.monotonic()
+                with lock:
+                    report.write(f"{message.id} {finished}\n")
+                    report.flush()
+
+    whatsapp = TimedWhatsAppInput(WhatsAppConfig.from_credentials(credentials))
+    agent = Agent.load(args.model, action_endpoint=EndpointConfig(url=args.action_url))
+    app = configure_app([RestInput(), whatsapp], port=args.port)
+    app.ctx.agent = agent
+    loop, thread = start_sanic_in_thread(app, args.port)
+    config = whatsapp.config
+    report.write(
+        json.dumps(
+            {
+                "phone_number_id": config.phone_number_id,
+                "ordering_window_ms": config.ordering_window_ms,
+                "max_concurrent_turns": config.max_concurrent_turns,
+            }
+        )
+        + "\n"
+    )
+    report.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    stop_sanic_thread(loop, thread)
+    shutil.rmtree(var, ignore_errors=True)
 
 
 async def _wait_until_up(url: Text, timeout: float) -> None:
@@ -290,27 +360,44 @@ async def run(args: argparse.Namespace) -> int:
     if model is None or not model.is_file():
         print("No trained model: run `make train` first (or pass --model).", file=sys.stderr)
         return 2
-    bench = Bench(model, args.ordering_window_ms)
+    bench = Bench(model, args.ordering_window_ms, args.max_concurrent_turns)
     await bench.start()
     try:
         # warm-up: load lazily initialised parts of the pipeline on both paths
         await bench.scenario("rest", 2, 3)
         await bench.scenario("whatsapp", 2, 3)
-        results = []
-        for citizens, turns in ((1, args.turns), (args.citizens, args.per_citizen)):
-            for channel in ("rest", "whatsapp"):
-                results.append(await bench.scenario(channel, citizens, turns))
+        # rounds alternate which channel goes first, so that drift on the machine (other
+        # processes, caches, the garbage collector) falls on both channels alike
+        runs: Dict[Tuple[Text, int], List[Dict[Text, Any]]] = {}
+        for round_index in range(args.rounds):
+            channels = ("rest", "whatsapp") if round_index % 2 == 0 else ("whatsapp", "rest")
+            for citizens, turns in ((1, args.turns), (args.citizens, args.per_citizen)):
+                for channel in channels:
+                    run = await bench.scenario(channel, citizens, turns)
+                    runs.setdefault((channel, citizens), []).append(run)
+        results = [
+            summarize(channel, citizens, runs[(channel, citizens)])
+            for citizens in (1, args.citizens)
+            for channel in ("rest", "whatsapp")
+        ]
     finally:
         await bench.stop()
 
-    print(f"\nmodel: {model.name}   ordering window: {bench.config.ordering_window_ms} ms   cpus: {os.cpu_count()}")
-    print(f"{'scenario':<22}{'turns':>6}{'p50 ms':>9}{'p95 ms':>9}{'turns/s':>9}{'ack p95 ms':>12}")
+    print(
+        f"\nmodel: {model.name}   ordering window: {bench.config['ordering_window_ms']} ms   "
+        f"concurrent turns: {bench.config['max_concurrent_turns']}   rounds: {args.rounds}   cpus: {os.cpu_count()}"
+    )
+    print(f"{'scenario':<22}{'turns':>6}{'mean ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'turns/s':>9}{'ack p95 ms':>12}")
     for r in results:
         label = f"{r['channel']} x{r['citizens']}"
         ack = f"{r['ack_p95_ms']:.1f}" if r["ack_p95_ms"] is not None else "-"
-        print(f"{label:<22}{r['turns']:>6}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['throughput']:>9.2f}{ack:>12}")
+        print(
+            f"{label:<22}{r['turns']:>6}{r['mean_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
+            f"{r['throughput']:>9.2f}{ack:>12}"
+        )
     ok = True
     for rest, whatsapp in zip(results[::2], results[1::2]):
+        ratio_mean = whatsapp["mean_ms"] / rest["mean_ms"]
         ratio_p50 = whatsapp["p50_ms"] / rest["p50_ms"]
         ratio_p95 = whatsapp["p95_ms"] / rest["p95_ms"]
         ratio_tp = rest["throughput"] / whatsapp["throughput"]
@@ -318,7 +405,7 @@ async def run(args: argparse.Namespace) -> int:
         within = ratio_p50 <= TARGET_RATIO and ratio_p95 <= TARGET_RATIO
         ok = ok and within and ack_ok
         print(
-            f"x{rest['citizens']:<3} WhatsApp/REST latency p50 {ratio_p50:.2f}  p95 {ratio_p95:.2f}  "
+            f"x{rest['citizens']:<3} WhatsApp/REST latency mean {ratio_mean:.2f}  p50 {ratio_p50:.2f}  p95 {ratio_p95:.2f}  "
             f"throughput REST/WA {ratio_tp:.2f}  [{'ok' if within else 'OVER'} <= {TARGET_RATIO}]  "
             f"ack p95 {whatsapp['ack_p95_ms']:.1f} ms [{'ok' if ack_ok else 'OVER'} < {TARGET_ACK_P95_MS:.0f}]"
         )
@@ -330,12 +417,21 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model archive (default: newest in models/)")
-    parser.add_argument("--turns", type=int, default=40, help="turns of the single stream")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of every scenario per channel")
+    parser.add_argument("--turns", type=int, default=40, help="turns of the single stream, per round")
     parser.add_argument("--citizens", type=int, default=16)
-    parser.add_argument("--per-citizen", type=int, default=5, help="turns per concurrent citizen")
+    parser.add_argument("--per-citizen", type=int, default=5, help="turns per concurrent citizen, per round")
+    parser.add_argument("--max-concurrent-turns", type=int, default=None,
+                        help="override the connector's bound on turns at once (default: its config)")
     parser.add_argument("--ordering-window-ms", type=int, default=None,
                         help="override the connector's ordering window (default: its config)")
     parser.add_argument("--json", help="also write the figures to this file")
+    # the Rasa process the benchmark starts (not for direct use)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--action-url", help=argparse.SUPPRESS)
+    parser.add_argument("--graph-url", help=argparse.SUPPRESS)
+    parser.add_argument("--var", help=argparse.SUPPRESS)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -345,6 +441,9 @@ def main() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.ERROR)
+    if args.serve:
+        serve(args)
+        return
     sys.exit(asyncio.run(run(args)))
 
 
