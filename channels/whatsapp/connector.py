@@ -25,7 +25,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.whatsapp.choices import ChoiceMemory
+from channels.whatsapp.choices import (
+    ALIAS_PREFIX,
+    ChoiceMemory,
+    alias_in_events,
+    choice_in_events,
+    typed_number,
+)
 from channels.whatsapp.config import WhatsAppConfig
 from channels.whatsapp.dedup import ProcessedMessageStore, create_store
 from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
@@ -361,11 +367,13 @@ class WhatsAppInput(InputChannel):
         try:
             # blue ticks + typing indicator while Rasa works; awaited before any reply
             read = self._track(asyncio.ensure_future(self._mark_as_read(message)))
-            typed_choice = self.choices.resolve_typed(
-                message.sender, message.text if message.type is MessageType.TEXT else None
-            )
+            typed = message.text if message.type is MessageType.TEXT else None
+            typed_choice = self.choices.resolve_typed(message.sender, typed)
+            if typed_choice is None and typed_number(typed) is not None:
+                # no list in this process's memory (a restart, another process)
+                typed_choice = choice_in_events(await self._events(message.sender), typed)
             if message.type is MessageType.SYSTEM:
-                logger.info("System message %s (%s) needs no answer.", mask_wamid(mask_wamid(message.id)), message.raw_type)
+                logger.info("System message %s (%s) needs no answer.", mask_wamid(message.id), message.raw_type)
             elif message.type not in _HANDLED:
                 await _settle(read)
                 await self._answer_unsupported(message)
@@ -389,7 +397,7 @@ class WhatsAppInput(InputChannel):
         try:
             await self.client.mark_as_read(message.id, self.config.typing_indicator)
         except GraphApiError as error:
-            logger.warning("Could not mark %s as read: %s", mask_wamid(mask_wamid(message.id)), error)
+            logger.warning("Could not mark %s as read: %s", mask_wamid(message.id), error)
         except Exception:  # never let the receipt break the turn
             logger.exception("Could not mark %s as read.", mask_wamid(message.id))
 
@@ -406,6 +414,8 @@ class WhatsAppInput(InputChannel):
             text = typed_choice or message.text or ""
         elif message.type is MessageType.INTERACTIVE and message.reply:
             text = self.choices.resolve_reply_id(message.sender, message.reply.id)
+            if text.startswith(ALIAS_PREFIX):  # not in this process's memory
+                text = alias_in_events(await self._events(message.sender), text) or text
             whatsapp["reply"] = {
                 "kind": message.reply.kind,
                 "id": message.reply.id,
@@ -444,7 +454,7 @@ class WhatsAppInput(InputChannel):
             metadata=metadata,
         )
         logger.info(
-            "Turn for %s: message %s (%s).", mask_phone(message.sender), mask_wamid(mask_wamid(message.id)), message.raw_type
+            "Turn for %s: message %s (%s).", mask_phone(message.sender), mask_wamid(message.id), message.raw_type
         )
         try:
             assert self._on_new_message is not None
@@ -455,6 +465,18 @@ class WhatsAppInput(InputChannel):
         finally:
             await _settle(read)  # the read receipt and typing indicator go before the answer
             await output.flush()
+
+    async def _events(self, sender: Text) -> List[Any]:
+        """The conversation's events as the tracker store has them (empty if unreadable)."""
+        store = getattr(self._agent(), "tracker_store", None)
+        if store is None:
+            return []
+        try:
+            tracker = await store.retrieve(sender)
+        except Exception:
+            logger.exception("Could not read the conversation of %s.", mask_phone(sender))
+            return []
+        return list(tracker.events) if tracker is not None else []
 
     def _location_entities(self, location: Any) -> Text:
         """``{"latitude": .., "longitude": ..}`` for the entities the domain declares.
@@ -478,7 +500,7 @@ class WhatsAppInput(InputChannel):
         variation = self._response_variation(self.config.unsupported_response)
         logger.info(
             "Message %s of type %s is not supported; answering with %s.",
-            mask_wamid(mask_wamid(message.id)),
+            mask_wamid(message.id),
             message.raw_type,
             self.config.unsupported_response,
         )

@@ -392,6 +392,54 @@ async def test_typed_number_answers_a_numbered_list(make_harness, project_domain
     assert [m.text for m in harness.agent.handled] == ["barrios", barrios[11]["payload"]]
 
 
+async def test_after_a_restart_a_typed_number_and_a_tapped_alias_are_read_from_the_tracker(
+    make_harness, make_config, project_domain
+) -> None:
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    from channels.whatsapp.choices import alias_key
+
+    long_payload = '/inform{"direccion": "' + "Av. Rivadavia " * 20 + '"}'
+    barrios = [{"title": f"Barrio {i}", "payload": f'/inform{{"barrio": "B{i}"}}'} for i in range(1, 13)]
+    offers = {"barrios": barrios, "direccion": [{"title": "Esa", "payload": long_payload}]}
+
+    class RecordingAgent(StubAgent):
+        """Records bot messages in a real Rasa tracker store, as the agent does."""
+
+        def __init__(self, domain):
+            super().__init__(domain, replies=lambda m: [{"text": "Elegí:", "buttons": offers[m.text]}] if m.text in offers else [])
+            self.tracker_store = InMemoryTrackerStore(domain)
+
+        async def handle_message(self, message):
+            from rasa.shared.core.events import BotUttered, UserUttered
+
+            await super().handle_message(message)
+            tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
+            tracker.update(UserUttered(message.text))
+            for reply in self.replies(message):
+                tracker.update(BotUttered(reply["text"], data={"buttons": reply["buttons"]}))
+            await self.tracker_store.save(tracker)
+
+    agent = RecordingAgent(project_domain)
+    base = load_payload("text")
+    before = make_harness(agent=agent)
+    await before.deliver(with_message(base, id="wamid.R1", text={"body": "barrios"}))
+    after = make_harness(agent=agent, channel=WhatsAppInput(make_config()))  # memory is gone
+    await after.deliver(with_message(base, id="wamid.R2", timestamp="1763900009", text={"body": "12"}))
+    assert agent.handled[-1].text == barrios[11]["payload"]
+
+    await after.deliver(with_message(base, id="wamid.R3", timestamp="1763900010", text={"body": "direccion"}))
+    restarted = make_harness(agent=agent, channel=WhatsAppInput(make_config()))
+    tapped = with_message(
+        load_payload("interactive_list_reply"),
+        id="wamid.R4",
+        timestamp="1763900011",
+        interactive={"type": "button_reply", "button_reply": {"id": alias_key(long_payload), "title": "Esa"}},
+    )
+    await restarted.deliver(tapped)
+    assert agent.handled[-1].text == long_payload
+
+
 async def test_failing_sends_never_crash_the_webhook(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
     fake_graph_api.fail_next(500, 1, times=50)
     response = await harness.deliver(load_payload("text"))
