@@ -287,7 +287,7 @@ class WhatsAppInput(InputChannel):
             if settled is None or settled.get_loop() is not asyncio.get_running_loop():
                 settled = asyncio.get_running_loop().create_future()
                 self._claims_settled[sender] = settled
-            # bounded: a store that hangs answers 503 to its delivery in time
+            # bounded: a store that hangs must not stall this citizen's turns for good
             await asyncio.wait({settled}, timeout=_CLAIM_WAIT_S)
 
     async def _run_sender(self, sender: Text) -> None:
