@@ -110,6 +110,9 @@ class WhatsAppInput(InputChannel):
         self._on_new_message: Optional[OnNewMessage] = None
         self._app: Any = None
         self._replayed = False
+        # ids accepted while the start-up replay reads the pending ones: a message
+        # processed meanwhile must not be replayed from that (older) snapshot
+        self._accepted_during_replay: Optional[Set[Text]] = None
         _install_secrets_filter(config)
         if not config.app_secret:
             logger.warning(
@@ -257,6 +260,8 @@ class WhatsAppInput(InputChannel):
 
     def _enqueue(self, message: InboundMessage, extra: Dict[Text, Any]) -> None:
         self._accepted.add(message.id)
+        if self._accepted_during_replay is not None:
+            self._accepted_during_replay.add(message.id)
         queue = self._queues.setdefault(message.sender, [])
         heapq.heappush(queue, (message.timestamp, next(self._sequence), message, extra))
         if message.sender not in self._workers:
@@ -336,18 +341,22 @@ class WhatsAppInput(InputChannel):
         if self._replayed:
             return
         self._replayed = True
+        accepted_meanwhile: Set[Text] = set(self._accepted)
+        self._accepted_during_replay = accepted_meanwhile
         try:
             records = await self.store.pending()
         except Exception:
             logger.exception("Could not read pending WhatsApp messages.")
             return
+        finally:
+            self._accepted_during_replay = None
         for record in records:
             try:
                 message = message_from_record(record)
             except (KeyError, TypeError, ValueError):
                 logger.warning("Skipping an unreadable pending message.")
                 continue
-            if message.id in self._accepted:
+            if message.id in accepted_meanwhile:  # this process has it, done or not
                 continue
             logger.info("Replaying message %s accepted before a restart.", mask_wamid(message.id))
             self._enqueue(message, {})

@@ -376,6 +376,34 @@ async def test_messages_accepted_before_a_crash_are_replayed(make_harness, make_
     assert [m.message_id for m in restarted.agent.handled] == [first_message(load_payload("text"))["id"]]
 
 
+async def test_a_message_answered_while_the_replay_reads_the_store_is_not_replayed(
+    make_harness, project_domain
+) -> None:
+    go = asyncio.Event()
+
+    class WaitingAgent(StubAgent):
+        async def handle_message(self, message):
+            await go.wait()
+            await super().handle_message(message)
+
+    harness = make_harness(agent=WaitingAgent(project_domain))
+    await harness.post(load_payload("text"))  # accepted; its turn waits for `go`
+    store = harness.channel.store
+    pending = store.pending
+
+    async def pending_read_before_the_turn_ends():
+        records = await pending()  # the message is still pending here...
+        go.set()
+        await harness.channel.drain()  # ...and answered before the snapshot returns
+        return records
+
+    store.pending = pending_read_before_the_turn_ends
+    harness.channel._replayed = False  # as at a start, once this message is in the store
+    await harness.channel._replay_pending()
+    await harness.channel.drain()
+    assert len(harness.agent.handled) == 1, "answered once, not replayed from the old snapshot"
+
+
 # ---- numbered lists, output channel, failures --------------------------------------
 
 
