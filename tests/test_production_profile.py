@@ -107,3 +107,48 @@ async def test_a_conversation_is_stored_locked_and_published(trained_model, prod
     assert {e.get("name") for e in published if e["event"] == "action"} >= {"utter_menu", "utter_thank"}
     if agent.tracker_store.event_broker:
         await agent.tracker_store.event_broker.close()
+
+
+async def test_a_whatsapp_turn_is_stored_and_published(trained_model, production_environment, fake_graph_api, tmp_path):
+    """A citizen's WhatsApp message is stored in PostgreSQL and its events published to RabbitMQ."""
+    from channels.whatsapp import WhatsAppConfig, WhatsAppInput
+    from tests.channels.whatsapp.helpers import APP_SECRET, ChannelHarness, load_payload, with_message
+    from tests.fixtures.graph_api import FAKE_PHONE_NUMBER_ID, FAKE_TOKEN
+
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.prod.yml"))
+    agent = await load_agent(model_path=str(trained_model), endpoints=endpoints)
+    config = WhatsAppConfig.from_credentials(
+        {
+            "phone_number_id": FAKE_PHONE_NUMBER_ID,
+            "access_token": FAKE_TOKEN,
+            "app_secret": APP_SECRET,
+            "graph_base_url": fake_graph_api.base_url,
+            "dedup_sqlite_path": str(tmp_path / "processed.sqlite3"),
+            "media_dir": str(tmp_path / "media"),
+            "shutdown_grace_s": 0,
+        },
+        environ={},
+    )
+    harness = ChannelHarness(WhatsAppInput(config), agent)
+    sender = f"54911{uuid.uuid4().int % 10**8:08d}"
+    payload = with_message(load_payload("text"), id=f"wamid.PROD{uuid.uuid4().hex}", text={"body": "gracias"})
+    payload["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = sender
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = sender
+    try:
+        async with EventSubscriber() as subscriber:
+            assert (await harness.deliver(payload)).status_code == 200
+            published = await subscriber.events_of(sender, until_action="utter_thank")
+        stored = _sql(
+            "SELECT intent_name FROM events WHERE sender_id = %s AND type_name = 'user'",
+            (sender,),
+            dbname=production_environment,
+        )
+        assert [row[0] for row in stored] == ["thank"]
+        assert [e["event"] for e in published].count("user") == 1
+        assert "utter_thank" in {e.get("name") for e in published if e["event"] == "action"}
+        assert fake_graph_api.sent_messages(sender), "the answer went out through the Graph API"
+    finally:
+        await harness.channel.client.close()
+        await harness.channel.store.close()
+        if agent.tracker_store.event_broker:
+            await agent.tracker_store.event_broker.close()
