@@ -46,13 +46,12 @@ from actions.clients import (
 )
 from channels.whatsapp import WhatsAppConfig, WhatsAppInput
 from tests.channels.whatsapp.helpers import (
-    APP_SECRET,
-    VERIFY_TOKEN,
     ChannelHarness,
+    channel_credentials,
     load_payload,
     with_message,
 )
-from tests.fixtures.graph_api import FAKE_PHONE_NUMBER_ID, FAKE_TOKEN, FakeGraphApi
+from tests.fixtures.graph_api import FakeGraphApi
 
 pytestmark = pytest.mark.model
 
@@ -689,22 +688,7 @@ async def transport(request: pytest.FixtureRequest, model_agent: Agent) -> Async
     else:
         graph: FakeGraphApi = request.getfixturevalue("fake_graph_api")
         directory = request.getfixturevalue("tmp_path")
-        config = WhatsAppConfig.from_credentials(
-            {
-                "phone_number_id": FAKE_PHONE_NUMBER_ID,
-                "access_token": FAKE_TOKEN,
-                "app_secret": APP_SECRET,
-                "verify_token": VERIFY_TOKEN,
-                "graph_base_url": graph.base_url,
-                "dedup_sqlite_path": str(directory / "processed.sqlite3"),
-                "media_dir": str(directory / "media"),
-                "retry_base_delay_s": 0.01,
-                "ordering_window_ms": 0,
-                # sanic-testing's ASGI client runs the stop listeners after every request
-                "shutdown_grace_s": 0,
-            },
-            environ={},
-        )
+        config = WhatsAppConfig.from_credentials(channel_credentials(graph.base_url, directory), environ={})
         chosen = WhatsAppTransport(model_agent, WhatsAppInput(config), graph)
     try:
         yield chosen

@@ -112,23 +112,11 @@ async def test_a_conversation_is_stored_locked_and_published(trained_model, prod
 async def test_a_whatsapp_turn_is_stored_and_published(trained_model, production_environment, fake_graph_api, tmp_path):
     """A citizen's WhatsApp message is stored in PostgreSQL and its events published to RabbitMQ."""
     from channels.whatsapp import WhatsAppConfig, WhatsAppInput
-    from tests.channels.whatsapp.helpers import APP_SECRET, ChannelHarness, load_payload, with_message
-    from tests.fixtures.graph_api import FAKE_PHONE_NUMBER_ID, FAKE_TOKEN
+    from tests.channels.whatsapp.helpers import ChannelHarness, channel_credentials, load_payload, with_message
 
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.prod.yml"))
     agent = await load_agent(model_path=str(trained_model), endpoints=endpoints)
-    config = WhatsAppConfig.from_credentials(
-        {
-            "phone_number_id": FAKE_PHONE_NUMBER_ID,
-            "access_token": FAKE_TOKEN,
-            "app_secret": APP_SECRET,
-            "graph_base_url": fake_graph_api.base_url,
-            "dedup_sqlite_path": str(tmp_path / "processed.sqlite3"),
-            "media_dir": str(tmp_path / "media"),
-            "shutdown_grace_s": 0,
-        },
-        environ={},
-    )
+    config = WhatsAppConfig.from_credentials(channel_credentials(fake_graph_api.base_url, tmp_path), environ={})
     harness = ChannelHarness(WhatsAppInput(config), agent)
     sender = f"54911{uuid.uuid4().int % 10**8:08d}"
     payload = with_message(load_payload("text"), id=f"wamid.PROD{uuid.uuid4().hex}", text={"body": "gracias"})

@@ -6,14 +6,8 @@ import pytest
 from rasa.shared.core.domain import Domain
 
 from channels.whatsapp import WhatsAppConfig, WhatsAppInput
-from tests.channels.whatsapp.helpers import (
-    APP_SECRET,
-    ROOT,
-    VERIFY_TOKEN,
-    ChannelHarness,
-    StubAgent,
-)
-from tests.fixtures.graph_api import FAKE_PHONE_NUMBER_ID, FAKE_TOKEN, FakeGraphApi
+from tests.channels.whatsapp.helpers import ROOT, ChannelHarness, StubAgent, channel_credentials
+from tests.fixtures.graph_api import FakeGraphApi
 
 
 @pytest.fixture(scope="session")
@@ -25,19 +19,7 @@ def project_domain() -> Domain:
 @pytest.fixture
 def credentials(fake_graph_api: FakeGraphApi, tmp_path: Path) -> Dict[Text, Any]:
     """A credentials block pointing at the fake Graph API and temporary stores."""
-    return {
-        "phone_number_id": FAKE_PHONE_NUMBER_ID,
-        "access_token": FAKE_TOKEN,
-        "app_secret": APP_SECRET,
-        "verify_token": VERIFY_TOKEN,
-        "graph_base_url": fake_graph_api.base_url,
-        "dedup_sqlite_path": str(tmp_path / "processed.sqlite3"),
-        "media_dir": str(tmp_path / "media"),
-        "retry_base_delay_s": 0.01,
-        "ordering_window_ms": 0,
-        # sanic-testing's ASGI client runs the stop listeners after every request
-        "shutdown_grace_s": 0,
-    }
+    return channel_credentials(fake_graph_api.base_url, tmp_path)
 
 
 @pytest.fixture

@@ -25,6 +25,26 @@ WEBHOOK = "/webhooks/whatsapp/webhook"
 PAYLOAD_NAMES = sorted(p.stem for p in PAYLOADS.glob("*.json"))
 
 
+def channel_credentials(graph_base_url: Text, directory: Path, **overrides: Any) -> Dict[Text, Any]:
+    """A credentials block for the fake Graph API, with stores under ``directory``."""
+    from tests.fixtures.graph_api import FAKE_PHONE_NUMBER_ID, FAKE_TOKEN
+
+    return {
+        "phone_number_id": FAKE_PHONE_NUMBER_ID,
+        "access_token": FAKE_TOKEN,
+        "app_secret": APP_SECRET,
+        "verify_token": VERIFY_TOKEN,
+        "graph_base_url": graph_base_url,
+        "dedup_sqlite_path": str(directory / "processed.sqlite3"),
+        "media_dir": str(directory / "media"),
+        "retry_base_delay_s": 0.01,
+        "ordering_window_ms": 0,
+        # sanic-testing's ASGI client runs the stop listeners after every request
+        "shutdown_grace_s": 0,
+        **overrides,
+    }
+
+
 def load_payload(name: Text) -> Dict[Text, Any]:
     return json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
 
