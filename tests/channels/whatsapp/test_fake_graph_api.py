@@ -1,4 +1,6 @@
 """The fake Graph API itself: it must refuse what Graph refuses, or the other tests prove nothing."""
+import time
+
 import pytest
 import requests
 
@@ -56,3 +58,20 @@ def test_fail_next_answers_with_real_error_shapes(fake_graph_api: FakeGraphApi) 
     assert error["code"] == 131047 and error["error_data"]["details"] == "more than 24 hours"
     assert error["type"] == "OAuthException" and error["fbtrace_id"]
     assert post(fake_graph_api, TEXT).status_code == 200, "only the next request fails"
+
+
+def test_sent_log_lists_accepted_sends_with_their_arrival_time(fake_graph_api: FakeGraphApi) -> None:
+    before = time.monotonic()
+    post(fake_graph_api, TEXT)
+    post(fake_graph_api, {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"})
+    post(fake_graph_api, TEXT, token="stolen")
+    after = time.monotonic()
+
+    log = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": before}, timeout=5).json()["sent"]
+
+    assert [(entry["to"], entry["type"]) for entry in log] == [("5491155550101", "text")]
+    assert before <= log[0]["received_at"] <= after
+    later = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": after}, timeout=5)
+    assert later.json() == {"sent": []}
+    bad = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": "ayer"}, timeout=5)
+    assert bad.status_code == 400
