@@ -13,8 +13,10 @@ Messages are conversation and frequent-question texts that need no city backend.
 
 Measured per turn:
 * REST: request sent -> response received (the REST channel answers after the turn);
-* WhatsApp: signed webhook sent -> the last outbound Graph API call of that turn answered;
-  plus the webhook acknowledgement time (request -> 200).
+* WhatsApp: signed webhook sent -> the fake Graph API received the turn's last outbound
+  call (when Meta has the answer, as the REST client has its response); plus the webhook
+  acknowledgement time (request -> 200), and, for reference, until the connector read
+  Graph's answer to that last call.
 Scenarios: a single stream (one citizen, turn after turn) and 16 concurrent
 citizens (each waits for its answer before writing again), each run ``--rounds``
 times per channel, alternating which channel goes first. Prints p50/p95,
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -151,7 +154,7 @@ class Bench:
             assert response.status == 200
         return time.monotonic() - started
 
-    async def whatsapp_turn(self, sender: Text, text: Text, sequence: int) -> Tuple[float, float]:
+    async def whatsapp_turn(self, sender: Text, text: Text, sequence: int) -> "WhatsAppTurn":
         from channels.whatsapp.signature import SIGNATURE_HEADER, compute_signature
 
         wamid = f"wamid.BENCH{uuid.uuid4().hex}"
@@ -197,38 +200,99 @@ class Bench:
             await response.read()
             assert response.status == 200
         acked = time.monotonic() - started
-        # time.monotonic() is the system's monotonic clock: the server's stamps compare
+        # the citizen writes again once the turn is over (its answer sent); the
+        # latency itself is read afterwards from when the fake Graph API got the sends
         finished = await asyncio.wait_for(done, 120)
         del self.turn_done[wamid]
-        # the turn ends once its last send to the Graph API has been answered
-        return finished - started, acked
+        return WhatsAppTurn(sender, started, acked, finished)
 
     # ---- scenarios ----------------------------------------------------------------
 
-    async def citizen(self, channel: Text, sender: Text, turns: int, out: Dict[Text, List[float]]) -> None:
+    async def citizen(self, channel: Text, sender: Text, turns: int, out: Dict[Text, List[Any]]) -> None:
         for index in range(turns):
             text = MESSAGES[index % len(MESSAGES)]
             if channel == "rest":
                 out["latency"].append(await self.rest_turn(sender, text))
             else:
-                latency, acked = await self.whatsapp_turn(sender, text, index)
-                out["latency"].append(latency)
-                out["ack"].append(acked)
+                out["turns"].append(await self.whatsapp_turn(sender, text, index))
+
+    def processes(self) -> Dict[Text, int]:
+        return {
+            "rasa": self.rasa_process.pid,
+            "actions": self.action_process.pid,
+            "graph": self.graph_process.pid,
+            "citizens": os.getpid(),
+        }
 
     async def scenario(self, channel: Text, citizens: int, turns: int) -> Dict[Text, Any]:
         """One run: ``citizens`` senders writing ``turns`` messages each, at once."""
-        out: Dict[Text, List[float]] = {"latency": [], "ack": []}
+        out: Dict[Text, List[Any]] = {"latency": [], "turns": []}
         prefix = f"549119{uuid.uuid4().int % 10**5:05d}"
+        cpu_before = {name: cpu_seconds(pid) for name, pid in self.processes().items()}
         started = time.monotonic()
         await asyncio.gather(
             *(self.citizen(channel, f"{prefix}{i:02d}", turns, out) for i in range(citizens))
         )
-        return {**out, "elapsed": time.monotonic() - started}
+        elapsed = time.monotonic() - started
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in self.processes().items()}
+        result: Dict[Text, Any] = {"latency": out["latency"], "elapsed": elapsed, "cpu": cpu}
+        if channel == "whatsapp":
+            async with self.http.get(f"{self.graph_url}/_fake/sent", params={"since": str(started)}) as reply:
+                sent = (await reply.json())["sent"]
+            result.update(whatsapp_latencies(out["turns"], sent))
+        return result
+
+
+@dataclass(frozen=True)
+class WhatsAppTurn:
+    sender: Text
+    started: float  # webhook sent (time.monotonic(): the system's clock, shared by processes)
+    acked: float  # seconds until the 200
+    finished: float  # the connector had Graph's answer to the turn's last send
+
+
+def whatsapp_latencies(turns: List[WhatsAppTurn], sent: List[Dict[Text, Any]]) -> Dict[Text, List[float]]:
+    """Per turn: webhook sent -> the fake Graph API received the turn's last send.
+
+    That is the moment Meta has the answer, the counterpart of the REST response
+    reaching the client. A citizen writes only after the previous answer, so the
+    sends to a sender between its webhook and the turn's end are that turn's.
+    Also returned: until the connector read Graph's answer to that send (it then
+    still waits for the busy event loop), and the acknowledgement times.
+    """
+    arrivals: Dict[Text, List[float]] = {}
+    for entry in sent:
+        arrivals.setdefault(entry["to"], []).append(entry["received_at"])
+    latency, reply_read = [], []
+    for turn in turns:
+        last = max(
+            (at for at in arrivals.get(turn.sender, []) if turn.started <= at <= turn.finished),
+            default=None,
+        )
+        if last is None:
+            raise RuntimeError(f"no send to {turn.sender} reached the fake Graph API for a turn")
+        latency.append(last - turn.started)
+        reply_read.append(turn.finished - turn.started)
+    return {"latency": latency, "reply_read": reply_read, "ack": [turn.acked for turn in turns]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), threads included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # after the command name: state is field 3, utime 14 and stime 15 (man 5 proc)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summarize(channel: Text, citizens: int, runs: List[Dict[Text, Any]]) -> Dict[Text, Any]:
     latency = [value for run in runs for value in run["latency"]]
-    ack = [value for run in runs for value in run["ack"]]
+    ack = [value for run in runs for value in run.get("ack", [])]
+    reply_read = [value for run in runs for value in run.get("reply_read", [])]
+    cpu_ms_per_turn = {
+        name: 1000 * sum(run["cpu"][name] for run in runs) / len(latency) for name in runs[0]["cpu"]
+    }
     return {
         "channel": channel,
         "citizens": citizens,
@@ -238,6 +302,9 @@ def summarize(channel: Text, citizens: int, runs: List[Dict[Text, Any]]) -> Dict
         "p95_ms": 1000 * percentile(latency, 0.95),
         "throughput": len(latency) / sum(run["elapsed"] for run in runs),
         "ack_p95_ms": 1000 * percentile(ack, 0.95) if ack else None,
+        "reply_read_p50_ms": 1000 * percentile(reply_read, 0.50) if reply_read else None,
+        "reply_read_p95_ms": 1000 * percentile(reply_read, 0.95) if reply_read else None,
+        "cpu_ms_per_turn": cpu_ms_per_turn,
     }
 
 
@@ -395,6 +462,18 @@ async def run(args: argparse.Namespace) -> int:
             f"{label:<22}{r['turns']:>6}{r['mean_ms']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
             f"{r['throughput']:>9.2f}{ack:>12}"
         )
+    print("\nCPU per turn, ms (user + system, by process):")
+    names = list(results[0]["cpu_ms_per_turn"])
+    print(f"{'scenario':<22}" + "".join(f"{name:>10}" for name in names))
+    for r in results:
+        label = f"{r['channel']} x{r['citizens']}"
+        print(f"{label:<22}" + "".join(f"{r['cpu_ms_per_turn'][name]:>10.1f}" for name in names))
+    for r in results:
+        if r["reply_read_p50_ms"] is not None:
+            print(
+                f"whatsapp x{r['citizens']}: until the connector read Graph's answer to the last send, "
+                f"p50 {r['reply_read_p50_ms']:.1f} ms, p95 {r['reply_read_p95_ms']:.1f} ms"
+            )
     ok = True
     for rest, whatsapp in zip(results[::2], results[1::2]):
         ratio_mean = whatsapp["mean_ms"] / rest["mean_ms"]
