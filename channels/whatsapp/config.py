@@ -77,7 +77,7 @@ class WhatsAppConfig:
     typing_indicator: bool = True
     # turns run at once across citizens: Rasa's NLU and policies run on the event
     # loop, so an unbounded number of ready turns would delay the webhook's 200
-    max_concurrent_turns: int = 4
+    max_concurrent_turns: int = 6
     # on shutdown, how long running turns may finish before resources close
     shutdown_grace_s: float = 10.0
     # Graph API client
