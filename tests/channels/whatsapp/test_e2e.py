@@ -11,7 +11,6 @@ import pytest
 from rasa.core.agent import Agent
 from rasa.shared.core.events import BotUttered, UserUttered
 
-from channels.whatsapp import WhatsAppInput
 from tests.channels.whatsapp.helpers import ChannelHarness, load_payload, with_message
 from tests.fixtures.graph_api import FakeGraphApi
 
@@ -22,8 +21,8 @@ _clock = itertools.count(1763900000)
 
 
 @pytest.fixture
-def e2e(make_config, model_agent: Agent) -> ChannelHarness:
-    return ChannelHarness(WhatsAppInput(make_config()), model_agent)
+def e2e(make_harness, model_agent: Agent) -> ChannelHarness:
+    return make_harness(agent=model_agent)  # closed by make_harness, like the others
 
 
 def new_sender() -> Text:
