@@ -8,9 +8,9 @@ from bench.whatsapp_vs_rest import WhatsAppTurn, cpu_seconds, percentile, whatsa
 
 def test_a_turn_ends_at_the_last_send_to_its_citizen_within_the_turn() -> None:
     turns = [
-        WhatsAppTurn("549111", started=10.0, acked=0.002, finished=10.30),
-        WhatsAppTurn("549222", started=10.1, acked=0.003, finished=10.50),
-        WhatsAppTurn("549111", started=10.4, acked=0.001, finished=10.90),
+        WhatsAppTurn("549111", 0, started=10.0, acked=0.002, finished=10.30),
+        WhatsAppTurn("549222", 0, started=10.1, acked=0.003, finished=10.50),
+        WhatsAppTurn("549111", 1, started=10.4, acked=0.001, finished=10.90),
     ]
     sent = [
         {"to": "549111", "type": "text", "received_at": 10.20},
@@ -27,7 +27,7 @@ def test_a_turn_ends_at_the_last_send_to_its_citizen_within_the_turn() -> None:
 
 
 def test_a_turn_whose_answer_never_reached_graph_is_an_error_not_a_figure() -> None:
-    turns = [WhatsAppTurn("549111", started=10.0, acked=0.002, finished=10.30)]
+    turns = [WhatsAppTurn("549111", 0, started=10.0, acked=0.002, finished=10.30)]
     sent = [{"to": "549111", "type": "text", "received_at": 9.5}]  # an earlier turn's
 
     with pytest.raises(RuntimeError):
