@@ -11,14 +11,12 @@ Usage: python -m trainers.report [--modelo models/x.tar.gz] [--entrenar] [--sali
 import argparse
 import asyncio
 import base64
-import hashlib
 import io
 import logging
 import os
 import sys
 import warnings
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -28,39 +26,15 @@ import numpy as np
 
 from trainers.lint import below_minimum
 from trainers.messages import say
-from trainers.project import PROJECT_ROOT, Project, load_config, load_project, yaml_files
+from trainers.model import MODEL_PREFIX, Inputs, model_path, train_model
+from trainers.project import PROJECT_ROOT, Project, load_config, load_project
 from trainers.similarity import similarity_matrix
 from trainers.topics import load_topics
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-MODEL_PREFIX = "vecino-"
 SECTIONS = ("resumen", "intenciones", "matriz", "confusiones", "entidades", "pocos", "parecidos")
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The files a model is trained from."""
-
-    root: Path
-    config: Path
-    domain: Path
-    data: Path
-
-    def files(self) -> List[Path]:
-        return [self.config, *yaml_files(self.domain), *yaml_files(self.data)]
-
-
-def fingerprint(inputs: Inputs) -> str:
-    """Hash of Rasa's version and every training input (path and content)."""
-    import rasa
-
-    digest = hashlib.sha256(rasa.__version__.encode())
-    for path in inputs.files():
-        digest.update(str(path.relative_to(inputs.root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:20]
 
 
 def _rasa_says_cached(inputs: Inputs, models: Path) -> bool:
@@ -85,7 +59,7 @@ def find_model(inputs: Inputs, models: Path, check_cache: bool = True) -> Option
     """
     if not models.is_dir():
         return None
-    named = models / f"{MODEL_PREFIX}{fingerprint(inputs)}.tar.gz"
+    named = model_path(inputs, models)
     if named.is_file():
         return named
     candidates = sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -100,18 +74,6 @@ def find_model(inputs: Inputs, models: Path, check_cache: bool = True) -> Option
     if check_cache and not _rasa_says_cached(inputs, models):
         return None
     return newest
-
-
-def train_model(inputs: Inputs, models: Path) -> Path:
-    from rasa.model_training import train
-
-    result = train(
-        str(inputs.domain), str(inputs.config), [str(inputs.data)], output=str(models),
-        fixed_model_name=f"{MODEL_PREFIX}{fingerprint(inputs)}",
-    )
-    if result.code != 0 or not result.model:
-        raise RuntimeError(say("report.train_failed"))
-    return Path(result.model)
 
 
 def evaluate(model: Path, test_file: Path, domain: Path) -> Dict[str, Any]:
@@ -301,8 +263,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--salida", type=Path, help="archivo HTML (reports/nlu/index.html)")
     args = parser.parse_args(argv)
     root = args.proyecto.resolve()
-    inputs = Inputs(root, (args.config or root / "config.yml").resolve(),
-                    root / "domain.yml", root / "data")
+    inputs = Inputs.of_project(root, args.config)
     test_file = args.prueba or root / "tests" / "nlu" / "test_nlu.yml"
     output = args.salida or root / "reports" / "nlu" / "index.html"
     models = root / "models"
