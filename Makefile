@@ -19,8 +19,8 @@ run: setup ## Train if needed, start city services + action server + Rasa (REST 
 test: ## Set up and run the whole suite: data lint, validation, training, NLU threshold, stories, pytest
 	@scripts/test.sh
 
-train: setup ## Train a model into models/ (skipped when data and config are unchanged)
-	$(RASA) train --config $(CONFIG) --out models
+train: setup ## Train a model into models/ (reused when data, domain and config are unchanged)
+	$(PY) -m trainers.model --config $(CONFIG)
 
 shell: setup ## Chat with Vecino in this terminal
 	@MODE=shell scripts/run.sh

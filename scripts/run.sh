@@ -33,9 +33,9 @@ wait_for() {  # url, name, seconds
   return 1
 }
 
-# Rasa's own fingerprinting makes this a no-op when data, domain and config are unchanged.
-echo "Checking the model (trains only when data or config changed)..."
-"$RASA" train --config "$CONFIG" --out models --quiet
+# The model of exactly these data, domain and config: reused when it exists (trainers/model.py).
+echo "Checking the model (trains only when data, domain or config changed)..."
+model=$(.venv/bin/python -m trainers.model --config "$CONFIG" | tail -n 1)
 
 # `make shell` beside a running `make run` reuses its city services and action server.
 if is_up "$CITY_SERVICES_URL/health"; then
@@ -78,7 +78,7 @@ fi
 
 if [ "$MODE" = shell ]; then
   # Its own port, so that it can run beside `make run`.
-  "$RASA" shell --endpoints "$endpoints" --port "${SHELL_PORT:-5006}"
+  "$RASA" shell --model "$model" --endpoints "$endpoints" --port "${SHELL_PORT:-5006}"
   exit
 fi
 
@@ -91,6 +91,6 @@ Vecino is starting on http://localhost:$RASA_PORT (log below). Talk to it:
 Stop with Ctrl+C.
 
 MSG
-"$RASA" run --enable-api --port "$RASA_PORT" --endpoints "$endpoints" --credentials var/credentials.yml &
+"$RASA" run --model "$model" --enable-api --port "$RASA_PORT" --endpoints "$endpoints" --credentials var/credentials.yml &
 pids+=($!)
 wait "${pids[-1]}"

@@ -20,8 +20,9 @@ step() {  # name, command...
 
 step "data lint" "$PY" -m trainers.lint
 step "rasa data validate" "$RASA" data validate --fail-on-warnings --config config.yml
-step "train" "$RASA" train --config config.yml --out models --quiet
-model=$(ls -t models/*.tar.gz 2>/dev/null | head -n 1)
+# trained once (or reused when data, domain and config are unchanged); every later step uses it
+step "train" bash -c "'$PY' -m trainers.model --config config.yml > results/model.txt"
+model=$(tail -n 1 results/model.txt 2>/dev/null)
 if [ -n "$model" ]; then
   step "NLU held-out split (macro-F1 >= $MIN_MACRO_F1)" bash -c \
     "'$RASA' test nlu --model '$model' --nlu tests/nlu/test_nlu.yml --out results/nlu --no-plot > results/nlu.log 2>&1; status=\$?; [ \$status -eq 0 ] || { tail -20 results/nlu.log; exit \$status; }; '$PY' -m scripts.nlu_threshold results/nlu/intent_report.json --min-macro-f1 $MIN_MACRO_F1"

@@ -76,24 +76,17 @@ def tracker_factory() -> Callable[..., Tracker]:
     return make
 
 
-def _newest_model() -> Optional[Path]:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
-
-
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """The project's trained model: VECINO_MODEL when the test command already trained it,
-    otherwise `rasa train`, which Rasa's fingerprinting turns into a no-op when nothing changed."""
+    otherwise the model of the current inputs, trained only if missing (trainers/model.py)."""
     given = os.environ.get("VECINO_MODEL")
     if given and Path(given).is_file():
         return Path(given)
     started = time.time()
-    subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "train", "--out", "models", "--quiet"],
-        cwd=ROOT,
-        check=True,
+    done = subprocess.run(
+        [sys.executable, "-m", "trainers.model"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
     )
-    model = _newest_model()
-    assert model is not None, f"rasa train left no model in models/ (ran {time.time() - started:.0f} s)"
+    model = ROOT / done.stdout.strip().splitlines()[-1]
+    assert model.is_file(), f"no model at {model} (ran {time.time() - started:.0f} s)"
     return model
