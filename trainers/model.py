@@ -62,7 +62,7 @@ def train_model(inputs: Inputs, models: Path) -> Path:
         fixed_model_name=f"{MODEL_PREFIX}{fingerprint(inputs)}",
     )
     if result.code != 0 or not result.model:
-        raise RuntimeError(say("report.train_failed"))
+        raise RuntimeError(say("model.train_failed"))
     return Path(result.model)
 
 
@@ -83,17 +83,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     models = inputs.root / "models"
     existing = model_path(inputs, models)
     if existing.is_file():
-        print(say("report.model_reused", path=existing.relative_to(inputs.root)), file=sys.stderr)
+        print(say("model.reused", path=existing.relative_to(inputs.root)), file=sys.stderr)
         path = existing
     else:
-        print(say("report.training"), file=sys.stderr)
+        print(say("model.training"), file=sys.stderr)
         # Rasa prints its progress on stdout: keep stdout for the path alone
         stdout, sys.stdout = sys.stdout, sys.stderr
         try:
             path = train_model(inputs, models)
         finally:
             sys.stdout = stdout
-        print(say("report.trained", path=path), file=sys.stderr)
+        print(say("model.trained", path=path), file=sys.stderr)
     print(path)
     return 0
 
