@@ -1,6 +1,7 @@
 """trainers.model: one model per set of training inputs, reused instead of retrained."""
 import shutil
 from pathlib import Path
+from typing import Tuple
 
 from trainers import model as model_module
 from trainers.model import Inputs, ensure_model, fingerprint, model_path
@@ -18,12 +19,18 @@ def test_the_fingerprint_follows_every_input(tiny_project: Path) -> None:
     assert fingerprint(Inputs.of_project(tiny_project, other_config)) != fingerprint(inputs)
 
 
-def test_an_existing_model_of_these_inputs_is_reused_without_training(tiny_project: Path, monkeypatch) -> None:
-    inputs = Inputs.of_project(tiny_project)
-    models = tiny_project / "models"
+def with_model(project: Path, content: bytes) -> Tuple[Inputs, Path, Path]:
+    """The project's inputs, its models/ folder, and a model archive of those inputs in it."""
+    inputs = Inputs.of_project(project)
+    models = project / "models"
     models.mkdir()
     existing = model_path(inputs, models)
-    existing.write_bytes(b"a model archive")
+    existing.write_bytes(content)
+    return inputs, models, existing
+
+
+def test_an_existing_model_of_these_inputs_is_reused_without_training(tiny_project: Path, monkeypatch) -> None:
+    inputs, models, existing = with_model(tiny_project, b"a model archive")
 
     def must_not_train(*_):
         raise AssertionError("trained although the model of these inputs exists")
@@ -33,11 +40,7 @@ def test_an_existing_model_of_these_inputs_is_reused_without_training(tiny_proje
 
 
 def test_changed_inputs_train_a_model_under_the_new_name(tiny_project: Path, monkeypatch) -> None:
-    inputs = Inputs.of_project(tiny_project)
-    models = tiny_project / "models"
-    models.mkdir()
-    old = model_path(inputs, models)
-    old.write_bytes(b"the old data's model")
+    inputs, models, old = with_model(tiny_project, b"the old data's model")
     (tiny_project / "data" / "nlu.yml").write_text(
         (tiny_project / "data" / "nlu.yml").read_text(encoding="utf-8") + "    - otra frase\n", encoding="utf-8"
     )
@@ -57,10 +60,7 @@ def test_changed_inputs_train_a_model_under_the_new_name(tiny_project: Path, mon
 
 
 def test_the_command_prints_the_models_path_last(tiny_project: Path, capsys) -> None:
-    inputs = Inputs.of_project(tiny_project)
-    (tiny_project / "models").mkdir()
-    existing = model_path(inputs, tiny_project / "models")
-    existing.write_bytes(b"a model archive")
+    _, _, existing = with_model(tiny_project, b"a model archive")
 
     assert model_module.main(["--proyecto", str(tiny_project)]) == 0
 
