@@ -38,6 +38,7 @@ from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
 from channels.whatsapp.masking import SecretsFilter, mask_phone, mask_wamid
 from channels.whatsapp.media import LocalMediaStore, MediaStore, fetch_media
 from channels.whatsapp.output import WhatsAppOutput
+from channels.whatsapp.recovery import recorded_answer
 from channels.whatsapp.payloads import (
     InboundMessage,
     MessageType,
@@ -63,6 +64,7 @@ _HANDLED = {
     MessageType.IMAGE,
 }
 _CLAIM_WAIT_S = 2.0
+_REPLAYED = "replayed"  # key of a replayed message's extra (never reaches Rasa's metadata)
 _CHANNEL_LOGGERS = (
     "channels.whatsapp.connector",
     "channels.whatsapp.output",
@@ -359,7 +361,7 @@ class WhatsAppInput(InputChannel):
             if message.id in accepted_meanwhile:  # this process has it, done or not
                 continue
             logger.info("Replaying message %s accepted before a restart.", mask_wamid(message.id))
-            self._enqueue(message, {})
+            self._enqueue(message, {_REPLAYED: True})
 
     # ---- one message ---------------------------------------------------------------
 
@@ -376,6 +378,9 @@ class WhatsAppInput(InputChannel):
         try:
             # blue ticks + typing indicator while Rasa works; awaited before any reply
             read = self._track(asyncio.ensure_future(self._mark_as_read(message)))
+            if extra.get(_REPLAYED) and await self._resend_recorded_answer(message, read):
+                finished = True
+                return
             typed = message.text if message.type is MessageType.TEXT else None
             typed_choice = self.choices.resolve_typed(message.sender, typed)
             if typed_choice is None and typed_number(typed) is not None:
@@ -401,6 +406,25 @@ class WhatsAppInput(InputChannel):
                     await self.store.mark_done(message.id)
                 except Exception:
                     logger.exception("Could not mark message %s as done.", mask_wamid(message.id))
+
+    async def _resend_recorded_answer(self, message: InboundMessage, read: "asyncio.Future[None]") -> bool:
+        """A replayed message whose turn Rasa already took: its recorded answer goes out again.
+
+        The crash came after Rasa saved the turn, and before or while the answer was sent;
+        the citizen may get it twice (sent just before the crash), but never a second turn.
+        """
+        answer = recorded_answer(await self._events(message.sender), message.id)
+        if answer is None:
+            return False
+        logger.info(
+            "Message %s was processed before the restart; sending its recorded answer.", mask_wamid(message.id)
+        )
+        await _settle(read)
+        output = WhatsAppOutput(self.client, self.config, self.choices, self._response_text, buffered=True)
+        for bot_message in answer:
+            await output.send_response(message.sender, bot_message)
+        await output.flush()
+        return True
 
     async def _mark_as_read(self, message: InboundMessage) -> None:
         try:

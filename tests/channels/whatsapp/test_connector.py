@@ -376,6 +376,38 @@ async def test_messages_accepted_before_a_crash_are_replayed(make_harness, make_
     assert [m.message_id for m in restarted.agent.handled] == [first_message(load_payload("text"))["id"]]
 
 
+async def test_a_replayed_message_whose_turn_rasa_saved_gets_the_recorded_answer_not_a_second_turn(
+    make_harness, make_config, project_domain, fake_graph_api
+) -> None:
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    class NoModelYet(StubAgent):
+        def is_ready(self) -> bool:
+            return False
+
+    crashed = make_harness(agent=NoModelYet(project_domain))
+    await crashed.deliver(load_payload("text"))  # accepted (200) and left pending
+    message = first_message(load_payload("text"))
+    # as if Rasa had taken the turn and saved it, and the process died before the answer went out
+    agent = StubAgent(project_domain)
+    agent.tracker_store = InMemoryTrackerStore(project_domain)
+    tracker = await agent.tracker_store.get_or_create_tracker(message["from"])
+    tracker.update(UserUttered(message["text"]["body"], message_id=message["id"]))
+    tracker.update(BotUttered("La VTV se hace con turno previo."))
+    tracker.update(BotUttered("¿Querés saber algo más?"))
+    await agent.tracker_store.save(tracker)
+
+    restarted = make_harness(agent=agent, channel=WhatsAppInput(make_config()))
+    restarted.channel._app = restarted.app
+    await restarted.channel._replay_pending()
+    await restarted.channel.drain()
+
+    assert agent.handled == [], "Rasa must not take the same message twice"
+    assert graph_texts(fake_graph_api, message["from"]) == ["La VTV se hace con turno previo.\n\n¿Querés saber algo más?"]
+    assert await restarted.channel.store.pending() == []
+
+
 async def test_a_message_answered_while_the_replay_reads_the_store_is_not_replayed(
     make_harness, project_domain
 ) -> None:
