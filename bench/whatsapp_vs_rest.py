@@ -239,16 +239,17 @@ class Bench:
         elapsed = time.monotonic() - started
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in self.processes().items()}
         result: Dict[Text, Any] = {"latency": out["latency"], "elapsed": elapsed, "cpu": cpu}
+        indices = out["index"]
         if channel == "whatsapp":
             async with self.http.get(f"{self.graph_url}/_fake/sent", params={"since": str(started)}) as reply:
                 sent = (await reply.json())["sent"]
             result.update(whatsapp_latencies(out["turns"], sent))
-            out["index"] = [turn.index for turn in out["turns"]]
+            indices = [turn.index for turn in out["turns"]]
         # every citizen writing: without the round's first turns (16 messages in the
         # same millisecond) and last ones (the others have stopped writing)
         result["steady"] = [
             latency
-            for latency, index in zip(result["latency"], out["index"])
+            for latency, index in zip(result["latency"], indices)
             if citizens == 1 or 0 < index < turns - 1
         ]
         return result

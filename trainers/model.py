@@ -13,7 +13,7 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from trainers.messages import say
 from trainers.project import PROJECT_ROOT, yaml_files
@@ -66,12 +66,18 @@ def train_model(inputs: Inputs, models: Path) -> Path:
     return Path(result.model)
 
 
-def ensure_model(inputs: Inputs, models: Path) -> Tuple[Path, bool]:
-    """The model of these inputs, and whether it had to be trained now."""
+def ensure_model(
+    inputs: Inputs, models: Path, tell: Callable[[str], None] = lambda _: None
+) -> Tuple[Path, bool]:
+    """The model of these inputs, and whether it had to be trained now (``tell`` hears progress)."""
     existing = model_path(inputs, models)
     if existing.is_file():
+        tell(say("model.reused", path=existing.relative_to(inputs.root)))
         return existing, False
-    return train_model(inputs, models), True
+    tell(say("model.training"))
+    path = train_model(inputs, models)
+    tell(say("model.trained", path=path))
+    return path, True
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -80,20 +86,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--config", type=Path, help="configuración (por defecto config.yml)")
     args = parser.parse_args(argv)
     inputs = Inputs.of_project(args.proyecto, args.config)
-    models = inputs.root / "models"
-    existing = model_path(inputs, models)
-    if existing.is_file():
-        print(say("model.reused", path=existing.relative_to(inputs.root)), file=sys.stderr)
-        path = existing
-    else:
-        print(say("model.training"), file=sys.stderr)
-        # Rasa prints its progress on stdout: keep stdout for the path alone
-        stdout, sys.stdout = sys.stdout, sys.stderr
-        try:
-            path = train_model(inputs, models)
-        finally:
-            sys.stdout = stdout
-        print(say("model.trained", path=path), file=sys.stderr)
+    # Rasa prints its training progress on stdout: keep stdout for the path alone
+    stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        path, _ = ensure_model(inputs, inputs.root / "models", tell=print)
+    finally:
+        sys.stdout = stdout
     print(path)
     return 0
 
