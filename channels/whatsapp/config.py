@@ -32,6 +32,8 @@ ENVIRONMENT = {
     "ordering_window_ms": "WHATSAPP_ORDERING_WINDOW_MS",
     "allow_unsigned_webhooks": "WHATSAPP_ALLOW_UNSIGNED_WEBHOOKS",
     "max_concurrent_turns": "WHATSAPP_MAX_CONCURRENT_TURNS",
+    "webhook_port": "WHATSAPP_WEBHOOK_PORT",
+    "webhook_host": "WHATSAPP_WEBHOOK_HOST",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -75,9 +77,12 @@ class WhatsAppConfig:
     list_button_response: Text = "utter_whatsapp_list_button"
     numbered_list_response: Text = "utter_whatsapp_numbered_list"
     typing_indicator: bool = True
-    # turns run at once across citizens: Rasa's NLU and policies run on the event
-    # loop, so an unbounded number of ready turns would delay the webhook's 200
-    max_concurrent_turns: int = 6
+    # the webhook also on a port and event loop of its own (webhook_server.py), so
+    # that its 200 does not wait for Rasa's turns on Rasa's busy event loop
+    webhook_port: Optional[int] = None
+    webhook_host: Text = "0.0.0.0"
+    # turns run at once across citizens (None: see `turn_limit`)
+    max_concurrent_turns: Optional[int] = None
     # on shutdown, how long running turns may finish before resources close
     shutdown_grace_s: float = 10.0
     # Graph API client
@@ -103,6 +108,19 @@ class WhatsAppConfig:
                 "so it could not verify that webhooks come from Meta. Set it, or "
                 "for local development only set `allow_unsigned_webhooks: true`."
             )
+
+    @property
+    def turn_limit(self) -> int:
+        """Rasa turns run at once, across citizens.
+
+        Rasa's NLU and policies run on its event loop. With the webhook on Rasa's
+        loop, every running turn delays the webhook's 200, so few run at once (6);
+        with the webhook on a loop of its own they only share the processor, as REST
+        turns do, and 16 keep the queue short (docs/benchmarks.md).
+        """
+        if self.max_concurrent_turns is not None:
+            return max(1, self.max_concurrent_turns)
+        return 16 if self.webhook_port is not None else 6
 
     @property
     def graph_api_root(self) -> Text:
@@ -142,8 +160,14 @@ def _coerce(spec: dataclasses.Field, value: Any) -> Any:
     kind = spec.type
     if kind is bool:
         return _as_bool(value)
-    if kind is int:
-        return int(value)
+    if kind in (int, Optional[int]):
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidConfigException(
+                f"The WhatsApp setting '{spec.name}' (env {ENVIRONMENT.get(spec.name, '-')}) "
+                f"must be a whole number, not {value!r}."
+            ) from None
     if kind is float:
         return float(value)
     return str(value)

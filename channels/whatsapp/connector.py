@@ -8,6 +8,12 @@ Routes (under ``/webhooks/whatsapp``):
   typed objects, de-duplication by ``wamid`` in a persistent store, 200; each
   citizen's messages are then processed in timestamp order by a per-sender
   worker, in background tasks held in ``self._background_tasks`` (slack.py).
+
+With ``webhook_port`` set, the same routes are also served on that port from a
+thread of their own (webhook_server.py), so the 200 never waits for Rasa's turns.
+The handlers (:meth:`WhatsAppInput.receive` and friends) run on whichever loop
+serves the request; what they accept reaches the channel's state on Rasa's loop
+through ``hand_over``.
 """
 import asyncio
 import heapq
@@ -15,10 +21,12 @@ import itertools
 import json
 import logging
 import random
+import threading
 import time
 from collections import Counter
+from functools import partial
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -50,10 +58,12 @@ from channels.whatsapp.payloads import (
     parse_notification,
 )
 from channels.whatsapp.signature import SIGNATURE_HEADER, is_valid_signature
+from channels.whatsapp.webhook_server import Reply, WebhookServer
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+HandOver = Callable[[Callable[[], None]], Any]
 
 # message types that reach Rasa; everything else gets the "what I can take" answer
 _HANDLED = {
@@ -72,6 +82,7 @@ _CHANNEL_LOGGERS = (
     "channels.whatsapp.media",
     "channels.whatsapp.dedup",
     "channels.whatsapp.payloads",
+    "channels.whatsapp.webhook_server",
 )
 
 
@@ -98,6 +109,9 @@ class WhatsAppInput(InputChannel):
         self.media_store = media_store or LocalMediaStore(config.media_dir)
         self.choices = ChoiceMemory()
         self.status_counts: Counter = Counter()
+        # guards what the webhook server's thread shares with Rasa's loop
+        self._lock = threading.Lock()
+        self._webhook_server: Optional[WebhookServer] = None
         self._background_tasks: Set[asyncio.Task] = set()
         self._queues: Dict[Text, List[Tuple[int, int, InboundMessage, Dict]]] = {}
         self._workers: Dict[Text, asyncio.Task] = {}
@@ -134,6 +148,10 @@ class WhatsAppInput(InputChannel):
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         """Delivery-level metadata merged into each message's ``metadata["whatsapp"]``."""
+        return self._delivery_metadata()
+
+    @staticmethod
+    def _delivery_metadata() -> Dict[Text, Any]:
         return {"whatsapp": {"received_at": time.time()}}
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -141,9 +159,14 @@ class WhatsAppInput(InputChannel):
         self._on_new_message = on_new_message
 
         @whatsapp_webhook.listener("after_server_start")
-        async def replay_pending(app: Any, _: Any) -> None:
+        async def start(app: Any, _: Any) -> None:
             self._app = app
             self._track(asyncio.ensure_future(self._replay_pending()))
+            self.start_webhook_server()
+
+        @whatsapp_webhook.listener("before_server_stop")
+        async def stop_receiving(app: Any, _: Any) -> None:
+            await self.stop_webhook_server()
 
         @whatsapp_webhook.listener("after_server_stop")
         async def close(app: Any, _: Any) -> None:
@@ -160,67 +183,127 @@ class WhatsAppInput(InputChannel):
 
         @whatsapp_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "statuses": dict(self.status_counts)})
+            return _sanic_response(self.health())
 
         @whatsapp_webhook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
-            mode = request.args.get("hub.mode")
-            token = request.args.get("hub.verify_token") or ""
-            challenge = request.args.get("hub.challenge") or ""
-            if (
-                mode == "subscribe"
-                and self.config.verify_token
-                and _equal(token, self.config.verify_token)
-            ):
-                logger.info("WhatsApp webhook subscription verified.")
-                return response.text(challenge)
-            logger.warning("Rejected a WhatsApp webhook verification request.")
-            return response.text("forbidden", status=HTTPStatus.FORBIDDEN)
+            return _sanic_response(self.verify(request.args))
 
         @whatsapp_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             self._app = request.app
-            if self.config.app_secret:
-                header = request.headers.get(SIGNATURE_HEADER)
-                if not header:
-                    logger.warning("Rejected a webhook without %s.", SIGNATURE_HEADER)
-                    return response.text("missing signature", status=HTTPStatus.UNAUTHORIZED)
-                if not is_valid_signature(self.config.app_secret, request.body, header):
-                    logger.warning("Rejected a webhook with a wrong signature.")
-                    return response.text("invalid signature", status=HTTPStatus.FORBIDDEN)
-            try:
-                notification = parse_notification(json.loads(request.body))
-            except (ValueError, PayloadError) as error:  # JSONDecodeError is a ValueError
-                logger.warning("Rejected a webhook body: %s", type(error).__name__)
-                return response.text("bad request", status=HTTPStatus.BAD_REQUEST)
-
-            messages = notification.messages
-            senders = {m.sender for m in messages}
-            self._claiming.update(senders)
-            try:
-                try:
-                    new_ids = await self.store.claim([(m.id, message_record(m)) for m in messages])
-                except Exception:
-                    # not safely accepted: let Meta retry this delivery later
-                    logger.exception("Could not record message ids; asking Meta to retry.")
-                    return response.text("retry later", status=HTTPStatus.SERVICE_UNAVAILABLE)
-                accepted = self._accept(messages, new_ids, request)
-            finally:
-                self._claim_finished(senders)
-
-            for error in notification.errors:
-                logger.error("WhatsApp webhook error %s: %s", error.code, error.title)
-            for status in notification.statuses:
-                self._record_status(status)
-
-            if messages:
-                logger.debug("Delivery: %d message(s), %d new.", len(messages), accepted)
-            return response.json({"status": "ok"})
+            reply = await self.receive(
+                request.body,
+                request.headers.get(SIGNATURE_HEADER),
+                _run_now,
+                self.get_metadata(request) or {},
+            )
+            return _sanic_response(reply)
 
         return whatsapp_webhook
 
-    def _accept(self, messages: List[InboundMessage], new_ids: Set[Text], request: Request) -> int:
-        extra = self.get_metadata(request) or {}
+    # ---- the webhook on a port of its own --------------------------------------------
+
+    def start_webhook_server(self) -> None:
+        """Serves the webhook on ``webhook_port`` too, if set (called on Rasa's loop)."""
+        if self.config.webhook_port is None or self._webhook_server is not None:
+            return
+        server = WebhookServer(
+            self,
+            asyncio.get_running_loop(),
+            self.config.webhook_host,
+            self.config.webhook_port,
+            on_stop=self.store.release_loop,
+        )
+        server.start()  # raises, and so stops Rasa's start, if the port is taken
+        self._webhook_server = server
+
+    async def stop_webhook_server(self) -> None:
+        server, self._webhook_server = self._webhook_server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+    @property
+    def webhook_port(self) -> Optional[int]:
+        """The port the webhook server listens on (``None`` when it does not run)."""
+        return self._webhook_server.bound_port if self._webhook_server else None
+
+    # ---- webhook handlers (on the loop serving the request: Rasa's or the server's) --
+
+    def health(self) -> Reply:
+        with self._lock:
+            statuses = dict(self.status_counts)
+        return HTTPStatus.OK, {"status": "ok", "statuses": statuses}
+
+    def verify(self, args: Mapping[Text, Any]) -> Reply:
+        """Meta's subscription handshake."""
+        mode = args.get("hub.mode")
+        token = args.get("hub.verify_token") or ""
+        challenge = args.get("hub.challenge") or ""
+        if mode == "subscribe" and self.config.verify_token and _equal(token, self.config.verify_token):
+            logger.info("WhatsApp webhook subscription verified.")
+            return HTTPStatus.OK, challenge
+        logger.warning("Rejected a WhatsApp webhook verification request.")
+        return HTTPStatus.FORBIDDEN, "forbidden"
+
+    async def receive(
+        self,
+        raw: bytes,
+        signature: Optional[Text],
+        hand_over: HandOver,
+        extra: Optional[Dict[Text, Any]] = None,
+    ) -> Reply:
+        """One delivery: checked, parsed, its messages recorded; then handed to Rasa's loop.
+
+        ``hand_over`` runs a callback on Rasa's loop: directly when this runs there,
+        ``loop.call_soon_threadsafe`` from the webhook server's thread. The 200 goes
+        out once the messages are in the processed-message store, so a crash before
+        their turns only delays them to the replay at the next start.
+        """
+        if self.config.app_secret:
+            if not signature:
+                logger.warning("Rejected a webhook without %s.", SIGNATURE_HEADER)
+                return HTTPStatus.UNAUTHORIZED, "missing signature"
+            if not is_valid_signature(self.config.app_secret, raw, signature):
+                logger.warning("Rejected a webhook with a wrong signature.")
+                return HTTPStatus.FORBIDDEN, "invalid signature"
+        try:
+            notification = parse_notification(json.loads(raw))
+        except (ValueError, PayloadError) as error:  # JSONDecodeError is a ValueError
+            logger.warning("Rejected a webhook body: %s", type(error).__name__)
+            return HTTPStatus.BAD_REQUEST, "bad request"
+
+        messages = notification.messages
+        senders = {m.sender for m in messages}
+        with self._lock:
+            self._claiming.update(senders)
+        try:
+            new_ids = await self.store.claim([(m.id, message_record(m)) for m in messages])
+        except Exception:
+            # not safely accepted: let Meta retry this delivery later
+            logger.exception("Could not record message ids; asking Meta to retry.")
+            hand_over(partial(self._claim_finished, senders))
+            return HTTPStatus.SERVICE_UNAVAILABLE, "retry later"
+        extra = extra if extra is not None else self._delivery_metadata()
+        hand_over(partial(self._take_delivery, notification, new_ids, extra, senders))
+        return HTTPStatus.OK, {"status": "ok"}
+
+    def _take_delivery(
+        self, notification: Any, new_ids: Set[Text], extra: Dict[Text, Any], senders: Set[Text]
+    ) -> None:
+        """On Rasa's loop: queues the new messages, records the statuses."""
+        try:
+            accepted = self._accept(notification.messages, new_ids, extra)
+        finally:
+            self._claim_finished(senders)
+        for error in notification.errors:
+            logger.error("WhatsApp webhook error %s: %s", error.code, error.title)
+        for status in notification.statuses:
+            self._record_status(status)
+        if notification.messages:
+            logger.debug("Delivery: %d message(s), %d new.", len(notification.messages), accepted)
+
+    def _accept(self, messages: List[InboundMessage], new_ids: Set[Text], extra: Dict[Text, Any]) -> int:
         accepted = 0
         for message in messages:
             if message.id in new_ids:
@@ -234,7 +317,8 @@ class WhatsAppInput(InputChannel):
     # ---- statuses ------------------------------------------------------------------
 
     def _record_status(self, status: StatusUpdate) -> None:
-        self.status_counts[status.raw_status] += 1
+        with self._lock:
+            self.status_counts[status.raw_status] += 1
         if status.status is StatusKind.FAILED:
             for error in status.errors or ():
                 logger.warning(
@@ -272,13 +356,16 @@ class WhatsAppInput(InputChannel):
             )
 
     def _claim_finished(self, senders: Set[Text]) -> None:
+        """On Rasa's loop, once the delivery's messages are queued (or refused)."""
         for sender in senders:
-            self._claiming[sender] -= 1
-            if self._claiming[sender] <= 0:
+            with self._lock:
+                self._claiming[sender] -= 1
+                if self._claiming[sender] > 0:
+                    continue
                 del self._claiming[sender]
-                settled = self._claims_settled.pop(sender, None)
-                if settled is not None and not settled.done():
-                    settled.set_result(None)
+            settled = self._claims_settled.pop(sender, None)
+            if settled is not None and not settled.done():
+                settled.set_result(None)
 
     async def _earlier_deliveries(self, sender: Text) -> None:
         """Lets deliveries the server already holds for ``sender`` reach the queue first.
@@ -289,7 +376,9 @@ class WhatsAppInput(InputChannel):
         still waiting for the processed-message store (Redis) is waited for.
         Costs nothing when the citizen has no other delivery in flight.
         """
-        if self._claiming.get(sender):
+        with self._lock:
+            claiming = self._claiming.get(sender)
+        if claiming:
             settled = self._claims_settled.get(sender)
             if settled is None or settled.get_loop() is not asyncio.get_running_loop():
                 settled = asyncio.get_running_loop().create_future()
@@ -324,7 +413,7 @@ class WhatsAppInput(InputChannel):
     def _turn_slots(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if self._semaphore is None or self._semaphore_loop is not loop:
-            self._semaphore = asyncio.Semaphore(max(1, self.config.max_concurrent_turns))
+            self._semaphore = asyncio.Semaphore(self.config.turn_limit)
             self._semaphore_loop = loop
         return self._semaphore
 
@@ -557,6 +646,17 @@ class WhatsAppInput(InputChannel):
     def _response_text(self, name: Text) -> Optional[Text]:
         variation = self._response_variation(name)
         return variation.get("text") if variation else None
+
+
+def _run_now(callback: Callable[[], None]) -> None:
+    callback()
+
+
+def _sanic_response(reply: Reply) -> HTTPResponse:
+    status, body = reply
+    if isinstance(body, dict):
+        return response.json(body, status=status)
+    return response.text(str(body), status=status)
 
 
 def _base_metadata(message: InboundMessage, extra: Dict[Text, Any]) -> Dict[Text, Any]:

@@ -30,6 +30,9 @@ class ProcessedMessageStore(Protocol):
     async def pending(self) -> List[Mapping[Text, Any]]:
         """Payloads of claimed messages whose turn never finished."""
 
+    async def release_loop(self) -> None:
+        """Closes what the running event loop holds (a loop that stops before the store)."""
+
     async def close(self) -> None:
         ...
 
@@ -116,6 +119,9 @@ class SQLiteProcessedMessageStore:
     async def pending(self) -> List[Mapping[Text, Any]]:
         return await asyncio.to_thread(self._pending)
 
+    async def release_loop(self) -> None:
+        """Nothing to do: the one connection serves every thread and loop."""
+
     async def close(self) -> None:
         with self._lock:
             if self._connection is not None:
@@ -178,6 +184,9 @@ class RedisProcessedMessageStore:
     async def pending(self) -> List[Mapping[Text, Any]]:
         values = await self._client().hvals(self._pending_key)
         return [json.loads(v) for v in values]
+
+    async def release_loop(self) -> None:
+        await self.close()  # clients are per loop already
 
     async def close(self) -> None:
         loop_id = id(asyncio.get_running_loop())

@@ -90,3 +90,22 @@ def test_shipped_credentials_block_enables_the_channel(monkeypatch, tmp_path) ->
     whatsapp = [c for c in channels if isinstance(c, WhatsAppInput)]
     assert len(whatsapp) == 1 and whatsapp[0].config.app_secret == ENV["WHATSAPP_APP_SECRET"]
     assert {c.name() for c in channels} >= {"rest", "whatsapp"}
+
+
+def test_webhook_port_comes_from_the_environment_and_sets_the_turn_limit() -> None:
+    config = WhatsAppConfig.from_credentials(None, environ={**ENV, "WHATSAPP_WEBHOOK_PORT": "5006"})
+    assert (config.webhook_port, config.webhook_host) == (5006, "0.0.0.0")
+    assert config.turn_limit == 16  # the webhook no longer waits for Rasa's turns
+    assert WhatsAppConfig.from_credentials(None, environ=ENV).webhook_port is None
+    assert WhatsAppConfig.from_credentials(None, environ=ENV).turn_limit == 6
+
+
+def test_an_explicit_turn_limit_wins_and_is_at_least_one() -> None:
+    env = {**ENV, "WHATSAPP_WEBHOOK_PORT": "5006", "WHATSAPP_MAX_CONCURRENT_TURNS": "3"}
+    assert WhatsAppConfig.from_credentials(None, environ=env).turn_limit == 3
+    assert WhatsAppConfig.from_credentials({"max_concurrent_turns": 0}, environ=ENV).turn_limit == 1
+
+
+def test_a_port_that_is_not_a_number_is_a_clear_error() -> None:
+    with pytest.raises(InvalidConfigException, match="WHATSAPP_WEBHOOK_PORT"):
+        WhatsAppConfig.from_credentials(None, environ={**ENV, "WHATSAPP_WEBHOOK_PORT": "cinco mil"})
