@@ -2,10 +2,12 @@
 
     .venv/bin/python -m bench.whatsapp_vs_rest [--model models/x.tar.gz] [--rounds 5]
         [--turns 40] [--citizens 16] [--per-citizen 5] [--ordering-window-ms N]
-        [--max-concurrent-turns N]
+        [--max-concurrent-turns N] [--on-rasa-port]
 
 One Rasa app serves both channels (REST at /webhooks/rest/webhook, WhatsApp at
-/webhooks/whatsapp/webhook) with the same agent, in its own process. The project's
+/webhooks/whatsapp/webhook) with the same agent, in its own process. As with
+`make run`, the webhooks go to the channel's own port (WHATSAPP_WEBHOOK_PORT,
+webhook_server.py); ``--on-rasa-port`` sends them to Rasa's port instead. The project's
 action server runs in another (as with `make run`), the local fake Graph API
 (tests/fixtures/graph_api.py) in a third, as Meta's servers are, and this process
 only plays the citizens, so that none of their work is charged to the channels.
@@ -68,8 +70,15 @@ def percentile(values: List[float], share: float) -> float:
 
 
 class Bench:
-    def __init__(self, model: Path, ordering_window_ms: Optional[int], max_concurrent_turns: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        model: Path,
+        ordering_window_ms: Optional[int],
+        max_concurrent_turns: Optional[int] = None,
+        own_port: bool = True,
+    ) -> None:
         self.model = model
+        self.own_port = own_port
         self.ordering_window_ms = ordering_window_ms
         self.max_concurrent_turns = max_concurrent_turns
         self.turn_done: Dict[Text, "asyncio.Future[float]"] = {}
@@ -116,6 +125,8 @@ class Bench:
             server += ["--ordering-window-ms", str(self.ordering_window_ms)]
         if self.max_concurrent_turns is not None:
             server += ["--max-concurrent-turns", str(self.max_concurrent_turns)]
+        if self.own_port:
+            server += ["--webhook-port", str(_free_port())]
         # the server reports each finished WhatsApp turn on its stdout
         self.rasa_process = await asyncio.create_subprocess_exec(
             *server, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -124,6 +135,8 @@ class Bench:
         self.config = json.loads(header)  # the connector's settings, once it is up
         self.reader = asyncio.ensure_future(self._read_turns())
         self.base = f"http://127.0.0.1:{rasa_port}"
+        webhook_port = self.config["webhook_port"] or rasa_port
+        self.webhook_url = f"http://127.0.0.1:{webhook_port}/webhooks/whatsapp/webhook"
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
 
     async def _read_turns(self) -> None:
@@ -195,7 +208,7 @@ class Bench:
         self.turn_done[wamid] = done
         started = time.monotonic()
         async with self.http.post(
-            f"{self.base}/webhooks/whatsapp/webhook",
+            self.webhook_url,
             data=raw,
             headers={"Content-Type": "application/json", SIGNATURE_HEADER: compute_signature(SECRET, raw)},
         ) as response:
@@ -365,6 +378,8 @@ def serve(args: argparse.Namespace) -> None:
         credentials["ordering_window_ms"] = args.ordering_window_ms
     if args.max_concurrent_turns is not None:
         credentials["max_concurrent_turns"] = args.max_concurrent_turns
+    if args.webhook_port is not None:
+        credentials.update(webhook_port=args.webhook_port, webhook_host="127.0.0.1")
     lock = threading.Lock()
 
     class TimedWhatsAppInput(WhatsAppInput):
@@ -392,7 +407,8 @@ def serve(args: argparse.Namespace) -> None:
             {
                 "phone_number_id": config.phone_number_id,
                 "ordering_window_ms": config.ordering_window_ms,
-                "max_concurrent_turns": config.max_concurrent_turns,
+                "max_concurrent_turns": config.turn_limit,
+                "webhook_port": whatsapp.webhook_port,
             }
         )
         + "\n"
@@ -443,7 +459,7 @@ async def run(args: argparse.Namespace) -> int:
     if model is None or not model.is_file():
         print("No trained model: run `make train` first (or pass --model).", file=sys.stderr)
         return 2
-    bench = Bench(model, args.ordering_window_ms, args.max_concurrent_turns)
+    bench = Bench(model, args.ordering_window_ms, args.max_concurrent_turns, own_port=not args.on_rasa_port)
     await bench.start()
     try:
         # warm-up: load lazily initialised parts of the pipeline on both paths
@@ -468,7 +484,8 @@ async def run(args: argparse.Namespace) -> int:
 
     print(
         f"\nmodel: {model.name}   ordering window: {bench.config['ordering_window_ms']} ms   "
-        f"concurrent turns: {bench.config['max_concurrent_turns']}   rounds: {args.rounds}   cpus: {os.cpu_count()}"
+        f"concurrent turns: {bench.config['max_concurrent_turns']}   rounds: {args.rounds}   cpus: {os.cpu_count()}\n"
+        f"webhook: {'own port (WHATSAPP_WEBHOOK_PORT)' if bench.config['webhook_port'] else 'on Rasa' + chr(39) + 's port'}"
     )
     print(f"{'scenario':<22}{'turns':>6}{'mean ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'turns/s':>9}{'ack p95 ms':>12}")
     for r in results:
@@ -528,6 +545,8 @@ def main() -> None:
                         help="override the connector's bound on turns at once (default: its config)")
     parser.add_argument("--ordering-window-ms", type=int, default=None,
                         help="override the connector's ordering window (default: its config)")
+    parser.add_argument("--on-rasa-port", action="store_true",
+                        help="send webhooks to Rasa's port, without the channel's own webhook port")
     parser.add_argument("--json", help="also write the figures to this file")
     # the Rasa process the benchmark starts (not for direct use)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -535,6 +554,7 @@ def main() -> None:
     parser.add_argument("--action-url", help=argparse.SUPPRESS)
     parser.add_argument("--graph-url", help=argparse.SUPPRESS)
     parser.add_argument("--var", help=argparse.SUPPRESS)
+    parser.add_argument("--webhook-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

@@ -73,7 +73,15 @@ fi
 cp credentials.yml var/credentials.yml
 if [ -n "${WHATSAPP_APP_SECRET:-}" ]; then
   cat channels/whatsapp/credentials.yml >> var/credentials.yml
-  echo "WhatsApp channel enabled: webhook at http://<this host>:$RASA_PORT/webhooks/whatsapp/webhook"
+  # The webhook on a port of its own: its 200 does not wait for Rasa's turns
+  # (docs/whatsapp.md). WHATSAPP_WEBHOOK_PORT= (empty) serves it on Rasa's port only.
+  export WHATSAPP_WEBHOOK_PORT=${WHATSAPP_WEBHOOK_PORT-5007}
+  if [ -n "$WHATSAPP_WEBHOOK_PORT" ]; then
+    echo "WhatsApp channel enabled: webhook at http://<this host>:$WHATSAPP_WEBHOOK_PORT/webhooks/whatsapp/webhook"
+    echo "  (also served at http://<this host>:$RASA_PORT/webhooks/whatsapp/webhook)"
+  else
+    echo "WhatsApp channel enabled: webhook at http://<this host>:$RASA_PORT/webhooks/whatsapp/webhook"
+  fi
 fi
 
 if [ "$MODE" = shell ]; then
