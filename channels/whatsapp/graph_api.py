@@ -5,6 +5,7 @@ Errors map to classes by Graph error code, as pywa does: throughput errors
 exponential backoff (tenacity); other 4xx are not.
 """
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Text, Type
@@ -18,6 +19,7 @@ from tenacity import (
 )
 
 from channels.whatsapp.config import WhatsAppConfig
+from channels.whatsapp.inline_body import InlineBody, InlineBodyRequest
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +133,8 @@ class GraphApiClient:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._session_loop is not loop:
             # a session is bound to its loop; test servers start a loop per request
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            # JSON bodies go out with their headers, not a round of Rasa's loop later
+            self._session = aiohttp.ClientSession(timeout=self._timeout, request_class=InlineBodyRequest)
             self._session_loop = loop
         return self._session
 
@@ -145,6 +148,9 @@ class GraphApiClient:
         """One HTTP attempt; returns parsed JSON (or bytes for ``raw=True``)."""
         raw = kwargs.pop("raw", False)
         max_bytes = kwargs.pop("max_bytes", None)
+        if "json" in kwargs:
+            body = json.dumps(kwargs.pop("json")).encode("utf-8")
+            kwargs["data"] = InlineBody(body, content_type="application/json")
         try:
             async with self._get_session().request(
                 method, url, headers=self._headers, **kwargs
