@@ -114,14 +114,14 @@ class WhatsAppConfig:
         """Rasa turns run at once, across citizens.
 
         Rasa's NLU and policies run on its event loop. With the webhook on Rasa's
-        loop, every running turn delays the webhook's 200, so few run at once (6).
-        With the webhook on a loop of its own that limit is gone, but each running
-        turn still lengthens the loop's rounds that every answer waits for: 10 was
-        the best balance measured (docs/benchmarks.md).
+        loop, every running turn delays the webhook's 200, so few run at once (6),
+        and the last citizens of a burst wait for the first. With the webhook on a
+        loop of its own, turns share the processor as REST turns do; 16 (the
+        benchmark's citizens) bounds memory without queueing them (docs/benchmarks.md).
         """
         if self.max_concurrent_turns is not None:
             return max(1, self.max_concurrent_turns)
-        return 10 if self.webhook_port is not None else 6
+        return 16 if self.webhook_port is not None else 6
 
     @property
     def graph_api_root(self) -> Text:

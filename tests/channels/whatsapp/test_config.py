@@ -95,7 +95,7 @@ def test_shipped_credentials_block_enables_the_channel(monkeypatch, tmp_path) ->
 def test_webhook_port_comes_from_the_environment_and_sets_the_turn_limit() -> None:
     config = WhatsAppConfig.from_credentials(None, environ={**ENV, "WHATSAPP_WEBHOOK_PORT": "5006"})
     assert (config.webhook_port, config.webhook_host) == (5006, "0.0.0.0")
-    assert config.turn_limit == 10  # the webhook no longer waits for Rasa's turns
+    assert config.turn_limit == 16  # the webhook no longer waits for Rasa's turns
     assert WhatsAppConfig.from_credentials(None, environ=ENV).webhook_port is None
     assert WhatsAppConfig.from_credentials(None, environ=ENV).turn_limit == 6
 
