@@ -50,6 +50,7 @@ from channels.whatsapp.recovery import recorded_answer
 from channels.whatsapp.payloads import (
     InboundMessage,
     MessageType,
+    Notification,
     PayloadError,
     StatusKind,
     StatusUpdate,
@@ -289,7 +290,7 @@ class WhatsAppInput(InputChannel):
         return HTTPStatus.OK, {"status": "ok"}
 
     def _take_delivery(
-        self, notification: Any, new_ids: Set[Text], extra: Dict[Text, Any], senders: Set[Text]
+        self, notification: Notification, new_ids: Set[Text], extra: Dict[Text, Any], senders: Set[Text]
     ) -> None:
         """On Rasa's loop: queues the new messages, records the statuses."""
         try:

@@ -24,7 +24,7 @@ from channels.whatsapp.signature import SIGNATURE_HEADER
 logger = logging.getLogger(__name__)
 
 PREFIX = "/webhooks/whatsapp"
-# Meta batches at most a few hundred small events per delivery
+# a delivery is a JSON batch of small events; this only stops absurd bodies
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _START_TIMEOUT_S = 10.0
 

@@ -200,3 +200,26 @@ async def test_a_taken_port_stops_the_start_with_a_clear_error(make_harness) -> 
 async def test_without_a_port_no_server_is_started(harness) -> None:
     harness.channel.start_webhook_server()
     assert harness.channel.webhook_port is None
+
+
+async def test_a_store_failure_on_the_own_port_asks_meta_to_retry_and_holds_nothing_back(
+    served, fake_graph_api: FakeGraphApi
+) -> None:
+    harness = served()
+    working_store = harness.channel.store
+
+    class BrokenStore:
+        async def claim(self, records: Any) -> Any:
+            raise OSError("disk full")
+
+    harness.channel.store = BrokenStore()
+    sender = "5491155550307"
+    assert (await post(harness, text_from(sender, "wamid.WS8", "hola")))[0] == 503
+    await asyncio.sleep(0)  # the claim's release is handed to this loop
+    assert harness.channel._claiming.get(sender) is None
+
+    harness.channel.store = working_store
+    assert (await post(harness, text_from(sender, "wamid.WS9", "de nuevo", timestamp=1763900020)))[0] == 200
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["de nuevo"]
+    assert graph_texts(fake_graph_api, sender) == ["echo de nuevo"]
