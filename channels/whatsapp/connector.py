@@ -13,9 +13,11 @@ With ``webhook_port`` set, the same routes are also served on that port from a
 thread of their own (webhook_server.py), so the 200 never waits for Rasa's turns.
 The handlers (:meth:`WhatsAppInput.receive` and friends) run on whichever loop
 serves the request; what they accept reaches the channel's state on Rasa's loop
-through ``hand_over``.
+through ``hand_over``. On the own port the read receipts go out from the server's
+loop as soon as a delivery is accepted; on Rasa's port, when each turn starts.
 """
 import asyncio
+import concurrent.futures
 import heapq
 import itertools
 import json
@@ -26,7 +28,7 @@ import time
 from collections import Counter
 from functools import partial
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -65,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 HandOver = Callable[[Callable[[], None]], Any]
+# a message's read receipt: a task on Rasa's loop, or sent from the webhook server's
+Receipt = Union["asyncio.Future[None]", "concurrent.futures.Future[None]"]
 
 # message types that reach Rasa; everything else gets the "what I can take" answer
 _HANDLED = {
@@ -75,7 +79,9 @@ _HANDLED = {
     MessageType.IMAGE,
 }
 _CLAIM_WAIT_S = 2.0
-_REPLAYED = "replayed"  # key of a replayed message's extra (never reaches Rasa's metadata)
+# keys of a message's extra that never reach Rasa's metadata
+_REPLAYED = "replayed"
+_READ_RECEIPT = "read_receipt"  # the receipt already on its way (own port)
 _CHANNEL_LOGGERS = (
     "channels.whatsapp.connector",
     "channels.whatsapp.output",
@@ -113,6 +119,7 @@ class WhatsAppInput(InputChannel):
         # guards what the webhook server's thread shares with Rasa's loop
         self._lock = threading.Lock()
         self._webhook_server: Optional[WebhookServer] = None
+        self._receipts_in_flight: Set["asyncio.Task[None]"] = set()  # on the server's loop
         self._background_tasks: Set[asyncio.Task] = set()
         self._queues: Dict[Text, List[Tuple[int, int, InboundMessage, Dict]]] = {}
         self._workers: Dict[Text, asyncio.Task] = {}
@@ -214,10 +221,17 @@ class WhatsAppInput(InputChannel):
             asyncio.get_running_loop(),
             self.config.webhook_host,
             self.config.webhook_port,
-            on_stop=self.store.release_loop,
+            on_stop=self._release_server_loop,
         )
         server.start()  # raises, and so stops Rasa's start, if the port is taken
         self._webhook_server = server
+
+    async def _release_server_loop(self) -> None:
+        """On the server's loop as it stops: its receipts finish, its connections close."""
+        if self._receipts_in_flight:
+            await asyncio.wait(set(self._receipts_in_flight), timeout=_CLAIM_WAIT_S)
+        await self.client.close()
+        await self.store.release_loop()
 
     async def stop_webhook_server(self) -> None:
         server, self._webhook_server = self._webhook_server, None
@@ -253,13 +267,16 @@ class WhatsAppInput(InputChannel):
         signature: Optional[Text],
         hand_over: HandOver,
         extra: Optional[Dict[Text, Any]] = None,
+        read_now: bool = False,
     ) -> Reply:
         """One delivery: checked, parsed, its messages recorded; then handed to Rasa's loop.
 
         ``hand_over`` runs a callback on Rasa's loop: directly when this runs there,
         ``loop.call_soon_threadsafe`` from the webhook server's thread. The 200 goes
         out once the messages are in the processed-message store, so a crash before
-        their turns only delays them to the replay at the next start.
+        their turns only delays them to the replay at the next start. With
+        ``read_now`` (the server's loop, never Rasa's) the new messages' read
+        receipts start here, before Rasa's loop has even seen them.
         """
         if self.config.app_secret:
             if not signature:
@@ -286,15 +303,43 @@ class WhatsAppInput(InputChannel):
             hand_over(partial(self._claim_finished, senders))
             return HTTPStatus.SERVICE_UNAVAILABLE, "retry later"
         extra = extra if extra is not None else self._delivery_metadata()
-        hand_over(partial(self._take_delivery, notification, new_ids, extra, senders))
+        receipts = self._send_receipts(messages, new_ids) if read_now else {}
+        hand_over(partial(self._take_delivery, notification, new_ids, extra, senders, receipts))
         return HTTPStatus.OK, {"status": "ok"}
 
+    def _send_receipts(
+        self, messages: List[InboundMessage], new_ids: Set[Text]
+    ) -> Dict[Text, "concurrent.futures.Future[None]"]:
+        """Starts each new message's read receipt on the running (the server's) loop.
+
+        The citizen sees the blue ticks and the typing indicator within
+        milliseconds, however busy Rasa's loop is, and that loop is spared the
+        call. Each returned future is done once its receipt went out (or failed):
+        the turn's answer waits for it, so the receipt always comes first.
+        """
+        receipts: Dict[Text, "concurrent.futures.Future[None]"] = {}
+        for message in messages:
+            if message.id not in new_ids or message.id in receipts:
+                continue
+            sent: "concurrent.futures.Future[None]" = concurrent.futures.Future()
+            task = asyncio.ensure_future(self._mark_as_read(message))
+            self._receipts_in_flight.add(task)
+            task.add_done_callback(self._receipts_in_flight.discard)
+            task.add_done_callback(lambda _, sent=sent: sent.set_result(None))
+            receipts[message.id] = sent
+        return receipts
+
     def _take_delivery(
-        self, notification: Notification, new_ids: Set[Text], extra: Dict[Text, Any], senders: Set[Text]
+        self,
+        notification: Notification,
+        new_ids: Set[Text],
+        extra: Dict[Text, Any],
+        senders: Set[Text],
+        receipts: Optional[Dict[Text, "concurrent.futures.Future[None]"]] = None,
     ) -> None:
         """On Rasa's loop: queues the new messages, records the statuses."""
         try:
-            accepted = self._accept(notification.messages, new_ids, extra)
+            accepted = self._accept(notification.messages, new_ids, extra, receipts or {})
         finally:
             self._claim_finished(senders)
         for error in notification.errors:
@@ -304,12 +349,19 @@ class WhatsAppInput(InputChannel):
         if notification.messages:
             logger.debug("Delivery: %d message(s), %d new.", len(notification.messages), accepted)
 
-    def _accept(self, messages: List[InboundMessage], new_ids: Set[Text], extra: Dict[Text, Any]) -> int:
+    def _accept(
+        self,
+        messages: List[InboundMessage],
+        new_ids: Set[Text],
+        extra: Dict[Text, Any],
+        receipts: Mapping[Text, "concurrent.futures.Future[None]"],
+    ) -> int:
         accepted = 0
         for message in messages:
             if message.id in new_ids:
                 new_ids.discard(message.id)  # a wamid twice in one delivery runs once
-                self._enqueue(message, extra)
+                receipt = receipts.get(message.id)
+                self._enqueue(message, {**extra, _READ_RECEIPT: receipt} if receipt else extra)
                 accepted += 1
             else:
                 logger.info("Ignoring redelivered message %s.", mask_wamid(message.id))
@@ -467,7 +519,9 @@ class WhatsAppInput(InputChannel):
         finished = False
         try:
             # blue ticks + typing indicator while Rasa works; awaited before any reply
-            read = self._track(asyncio.ensure_future(self._mark_as_read(message)))
+            read: Receipt = extra.get(_READ_RECEIPT) or self._track(
+                asyncio.ensure_future(self._mark_as_read(message))
+            )
             if extra.get(_REPLAYED) and await self._resend_recorded_answer(message, read):
                 finished = True
                 return
@@ -497,7 +551,7 @@ class WhatsAppInput(InputChannel):
                 except Exception:
                     logger.exception("Could not mark message %s as done.", mask_wamid(message.id))
 
-    async def _resend_recorded_answer(self, message: InboundMessage, read: "asyncio.Future[None]") -> bool:
+    async def _resend_recorded_answer(self, message: InboundMessage, read: Receipt) -> bool:
         """A replayed message whose turn Rasa already took: its recorded answer goes out again.
 
         The crash came after Rasa saved the turn, and before or while the answer was sent;
@@ -529,7 +583,7 @@ class WhatsAppInput(InputChannel):
         message: InboundMessage,
         extra: Dict[Text, Any],
         typed_choice: Optional[Text],
-        read: "asyncio.Future[None]",
+        read: Receipt,
     ) -> None:
         metadata = _base_metadata(message, extra)
         whatsapp = metadata["whatsapp"]
@@ -676,10 +730,12 @@ def _base_metadata(message: InboundMessage, extra: Dict[Text, Any]) -> Dict[Text
     return {"whatsapp": whatsapp}
 
 
-async def _settle(task: "asyncio.Future[None]", timeout: float = 2.0) -> None:
+async def _settle(task: Receipt, timeout: float = 2.0) -> None:
     """Waits a little for ``task`` (never cancels it, never raises)."""
     if task.done():  # usual case: asyncio.wait would still cost a turn of the busy loop
         return
+    if isinstance(task, concurrent.futures.Future):  # from the webhook server's thread
+        task = asyncio.wrap_future(task)
     await asyncio.wait({task}, timeout=timeout)
 
 

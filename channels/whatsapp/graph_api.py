@@ -7,6 +7,7 @@ exponential backoff (tenacity); other 4xx are not.
 import asyncio
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Text, Type
 
@@ -116,14 +117,19 @@ class MediaInfo:
 
 
 class GraphApiClient:
-    """One aiohttp session per event loop, explicit timeouts, retries with backoff."""
+    """One aiohttp session per event loop, explicit timeouts, retries with backoff.
+
+    Rasa's loop sends the answers; the webhook server's loop (webhook_server.py)
+    sends the read receipts. A session belongs to the loop it was made on, so
+    each loop gets its own; :meth:`close` closes the calling loop's.
+    """
 
     def __init__(self, config: WhatsAppConfig) -> None:
         self._config = config
         self._root = config.graph_api_root
         self._timeout = aiohttp.ClientTimeout(total=config.request_timeout_s)
-        self._session: Optional[aiohttp.ClientSession] = None
-        self._session_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._sessions: Dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._lock = threading.Lock()  # the loops run in different threads
 
     @property
     def _headers(self) -> Dict[Text, Text]:
@@ -131,18 +137,23 @@ class GraphApiClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        if self._session is None or self._session.closed or self._session_loop is not loop:
-            # a session is bound to its loop; test servers start a loop per request
-            # JSON bodies go out with their headers, not a round of Rasa's loop later
-            self._session = aiohttp.ClientSession(timeout=self._timeout, request_class=InlineBodyRequest)
-            self._session_loop = loop
-        return self._session
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            with self._lock:
+                # loops that are gone (tests start one per request) leave their sessions
+                for gone in [other for other in self._sessions if other.is_closed()]:
+                    del self._sessions[gone]
+                # JSON bodies go out with their headers, not a round of Rasa's loop later
+                session = aiohttp.ClientSession(timeout=self._timeout, request_class=InlineBodyRequest)
+                self._sessions[loop] = session
+        return session
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            if self._session_loop is asyncio.get_running_loop():
-                await self._session.close()
-        self._session = None
+        """Closes the session of the running loop (each loop closes its own)."""
+        with self._lock:
+            session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None and not session.closed:
+            await session.close()
 
     async def _call(self, method: Text, url: Text, **kwargs: Any) -> Any:
         """One HTTP attempt; returns parsed JSON (or bytes for ``raw=True``)."""

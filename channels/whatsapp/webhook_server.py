@@ -42,7 +42,11 @@ class WebhookHandlers(Protocol):
         ...
 
     async def receive(
-        self, raw: bytes, signature: Optional[Text], hand_over: Callable[[Callable[[], None]], None]
+        self,
+        raw: bytes,
+        signature: Optional[Text],
+        hand_over: Callable[[Callable[[], None]], None],
+        read_now: bool = False,
     ) -> Reply:
         ...
 
@@ -52,8 +56,8 @@ class WebhookServer:
 
     ``hand_over`` runs a callback on Rasa's loop (``loop.call_soon_threadsafe``):
     the only way anything received here reaches the channel's state.
-    ``on_stop`` is awaited on the server's loop before it closes (e.g. to close
-    the processed-message store's connections bound to that loop).
+    ``on_stop`` is awaited on the server's loop before it closes (to let its read
+    receipts finish and close the connections bound to that loop).
     """
 
     def __init__(
@@ -161,8 +165,9 @@ class WebhookServer:
 
     async def _receive(self, request: web.Request) -> web.Response:
         raw = await request.read()
+        # read receipts go out from here at once, not when Rasa's loop gets to them
         reply = await self._handlers.receive(
-            raw, request.headers.get(SIGNATURE_HEADER), self._rasa_loop.call_soon_threadsafe
+            raw, request.headers.get(SIGNATURE_HEADER), self._rasa_loop.call_soon_threadsafe, read_now=True
         )
         return _response(reply)
 

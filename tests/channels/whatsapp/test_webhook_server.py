@@ -223,3 +223,77 @@ async def test_a_store_failure_on_the_own_port_asks_meta_to_retry_and_holds_noth
     await harness.channel.drain()
     assert [m.text for m in harness.agent.handled] == ["de nuevo"]
     assert graph_texts(fake_graph_api, sender) == ["echo de nuevo"]
+
+
+class _ReceiptWatchingAgent(StubAgent):
+    """Holds the event loop inside the turn until the fake Graph API has its read receipt."""
+
+    fake: Optional[FakeGraphApi] = None
+    hold_s = 5.0
+    receipt_seen_during_turn: Optional[bool] = None
+
+    async def handle_message(self, message: Any) -> None:
+        assert self.fake is not None
+        # blocks this loop, as Rasa's NLU and policies do for tens of milliseconds
+        type(self).receipt_seen_during_turn = self.fake.wait_for(
+            lambda fake: any(r["message_id"] == message.message_id for r in fake.read_receipts()),
+            timeout=self.hold_s,
+        )
+        await super().handle_message(message)
+
+
+async def test_on_the_own_port_the_read_receipt_goes_out_while_rasa_holds_its_loop(
+    served, project_domain, fake_graph_api: FakeGraphApi
+) -> None:
+    class Agent(_ReceiptWatchingAgent):
+        fake = fake_graph_api
+
+    harness = served(agent=Agent(project_domain))
+    sender = "5491155550308"
+    assert (await post(harness, text_from(sender, "wamid.WS10", "hola")))[0] == 200
+    await harness.channel.drain()
+    assert Agent.receipt_seen_during_turn is True
+    kinds = [
+        "read" if r.json.get("status") == "read" else "reply"
+        for r in fake_graph_api.requests
+        if r.path.endswith("/messages")
+    ]
+    assert kinds == ["read", "reply"], "the blue ticks still come before the answer"
+    assert graph_texts(fake_graph_api, sender) == ["echo hola"]
+
+
+async def test_on_rasas_port_the_read_receipt_waits_for_the_turn_to_yield(
+    make_harness, project_domain, fake_graph_api: FakeGraphApi
+) -> None:
+    """The control: without the own port the receipt is a task on Rasa's busy loop."""
+
+    class Agent(_ReceiptWatchingAgent):
+        fake = fake_graph_api
+        hold_s = 0.5
+
+    harness = make_harness(agent=Agent(project_domain))
+    await harness.deliver(text_from("5491155550309", "wamid.WS11", "hola"))
+    await harness.channel.drain()
+    assert Agent.receipt_seen_during_turn is False
+    assert [r["message_id"] for r in fake_graph_api.read_receipts()] == ["wamid.WS11"]
+
+
+async def test_a_failing_read_receipt_on_the_own_port_holds_no_answer_back(
+    served, fake_graph_api: FakeGraphApi
+) -> None:
+    harness = served()
+    fake_graph_api.fail_next(400, 100, details="receipt refused")  # not retried
+    sender = "5491155550310"
+    assert (await post(harness, text_from(sender, "wamid.WS12", "hola")))[0] == 200
+    await harness.channel.drain()
+    assert graph_texts(fake_graph_api, sender) == ["echo hola"]
+
+
+async def test_stopping_the_server_closes_the_graph_session_of_its_loop(served) -> None:
+    harness = served()
+    assert (await post(harness, text_from("5491155550311", "wamid.WS13", "hola")))[0] == 200
+    await harness.channel.drain()
+    server_loops = [loop for loop in harness.channel.client._sessions if loop is not asyncio.get_running_loop()]
+    assert server_loops, "the receipt went out from the server's own session"
+    await harness.channel.stop_webhook_server()
+    assert not any(loop in harness.channel.client._sessions for loop in server_loops)
