@@ -45,3 +45,24 @@ def test_percentile_picks_the_nearest_rank() -> None:
     assert percentile(values, 0.50) == 51.0
     assert percentile(values, 0.95) == 95.0
     assert percentile([], 0.5) != percentile([], 0.5)  # NaN for no values
+
+
+def test_the_read_receipt_is_timed_from_the_webhook_to_its_own_message_id() -> None:
+    turns = [
+        WhatsAppTurn("549111", 0, started=10.0, acked=0.002, finished=10.30, wamid="wamid.A"),
+        WhatsAppTurn("549222", 0, started=10.1, acked=0.003, finished=10.50, wamid="wamid.B"),
+    ]
+    sent = [
+        {"to": "549111", "type": "text", "received_at": 10.20},
+        {"to": "549222", "type": "text", "received_at": 10.45},
+    ]
+    read = [
+        {"message_id": "wamid.B", "received_at": 10.104},
+        {"message_id": "wamid.A", "received_at": 10.005},
+        {"message_id": "wamid.OTHER", "received_at": 10.2},  # another run's
+    ]
+
+    figures = whatsapp_latencies(turns, sent, read)
+
+    assert figures["receipt"] == pytest.approx([0.005, 0.004])
+    assert whatsapp_latencies(turns, sent)["receipt"] == []

@@ -60,18 +60,21 @@ def test_fail_next_answers_with_real_error_shapes(fake_graph_api: FakeGraphApi) 
     assert post(fake_graph_api, TEXT).status_code == 200, "only the next request fails"
 
 
-def test_sent_log_lists_accepted_sends_with_their_arrival_time(fake_graph_api: FakeGraphApi) -> None:
+def test_sent_log_lists_accepted_sends_and_read_receipts_with_their_arrival_time(fake_graph_api: FakeGraphApi) -> None:
     before = time.monotonic()
     post(fake_graph_api, TEXT)
     post(fake_graph_api, {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"})
     post(fake_graph_api, TEXT, token="stolen")
     after = time.monotonic()
 
-    log = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": before}, timeout=5).json()["sent"]
+    logs = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": before}, timeout=5).json()
+    log, read = logs["sent"], logs["read"]
 
     assert [(entry["to"], entry["type"]) for entry in log] == [("5491155550101", "text")]
     assert before <= log[0]["received_at"] <= after
+    assert [entry["message_id"] for entry in read] == ["wamid.X"]
+    assert log[0]["received_at"] <= read[0]["received_at"] <= after
     later = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": after}, timeout=5)
-    assert later.json() == {"sent": []}
+    assert later.json() == {"sent": [], "read": []}
     bad = requests.get(f"{fake_graph_api.base_url}/_fake/sent", params={"since": "ayer"}, timeout=5)
     assert bad.status_code == 400
