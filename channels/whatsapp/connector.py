@@ -325,7 +325,7 @@ class WhatsAppInput(InputChannel):
             task = asyncio.ensure_future(self._mark_as_read(message))
             self._receipts_in_flight.add(task)
             task.add_done_callback(self._receipts_in_flight.discard)
-            task.add_done_callback(lambda _, sent=sent: sent.set_result(None))
+            task.add_done_callback(partial(_resolve, sent))
             receipts[message.id] = sent
         return receipts
 
@@ -705,6 +705,13 @@ class WhatsAppInput(InputChannel):
 
 def _run_now(callback: Callable[[], None]) -> None:
     callback()
+
+
+def _resolve(receipt: "concurrent.futures.Future[None]", _: Any) -> None:
+    try:
+        receipt.set_result(None)
+    except concurrent.futures.InvalidStateError:  # its waiter on Rasa's loop cancelled it
+        pass
 
 
 def _sanic_response(reply: Reply) -> HTTPResponse:

@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Optional, Text, Tuple
 import aiohttp
 import pytest
 
+from channels.whatsapp.payloads import parse_notification
 from channels.whatsapp.signature import SIGNATURE_HEADER, compute_signature
 from tests.channels.whatsapp.helpers import (
     APP_SECRET,
@@ -297,3 +298,22 @@ async def test_stopping_the_server_closes_the_graph_session_of_its_loop(served) 
     assert server_loops, "the receipt went out from the server's own session"
     await harness.channel.stop_webhook_server()
     assert not any(loop in harness.channel.client._sessions for loop in server_loops)
+
+
+async def test_a_receipt_whose_waiter_gave_up_resolves_quietly(served, caplog) -> None:
+    """Cancelling the turn's wait for a receipt must not break the server's loop."""
+    harness = served()
+    server_loop = harness.channel._webhook_server._loop
+
+    async def start_receipt() -> Any:
+        (parsed,) = parse_notification(load_payload("text")).messages
+        receipts = harness.channel._send_receipts([parsed], {parsed.id})
+        receipts[parsed.id].cancel()  # as wrap_future does when its waiter is cancelled
+        await asyncio.wait(set(harness.channel._receipts_in_flight), timeout=5)
+        return receipts[parsed.id]
+
+    with caplog.at_level("ERROR"):
+        receipt = asyncio.run_coroutine_threadsafe(start_receipt(), server_loop).result(10)
+        await harness.channel.stop_webhook_server()  # the server's loop still stops cleanly
+    assert receipt.cancelled()
+    assert not [r for r in caplog.records if "Exception in callback" in r.getMessage()]
