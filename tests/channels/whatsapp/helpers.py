@@ -123,3 +123,12 @@ def graph_texts(fake_graph_api: FakeGraphApi, to: Optional[Text] = None) -> List
     return [
         m["text"]["body"] for m in fake_graph_api.sent_messages(to) if m.get("type") == "text"
     ]
+
+
+def graph_call_kinds(fake_graph_api: FakeGraphApi) -> List[Text]:
+    """``"read"`` or ``"reply"`` for each ``/messages`` call the fake received, in order."""
+    return [
+        "read" if isinstance(r.json, dict) and r.json.get("status") == "read" else "reply"
+        for r in fake_graph_api.requests
+        if r.path.endswith("/messages")
+    ]

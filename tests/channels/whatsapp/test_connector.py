@@ -17,6 +17,7 @@ from tests.channels.whatsapp.helpers import (
     ChannelHarness,
     StubAgent,
     first_message,
+    graph_call_kinds,
     graph_texts,
     load_payload,
     with_message,
@@ -109,7 +110,7 @@ async def test_text_message_becomes_one_user_message(harness: ChannelHarness, fa
     assert whatsapp["profile_name"] == "Lucía Fernández"
     assert whatsapp["type"] == "text" and whatsapp["wamid"] == raw["id"]
     assert graph_texts(fake_graph_api, SENDER) == [f"echo {raw['text']['body']}"]
-    kinds = ["read" if r.json.get("status") == "read" else "reply" for r in fake_graph_api.requests]
+    kinds = graph_call_kinds(fake_graph_api)
     assert kinds == ["read", "reply"], "blue ticks and typing indicator come before the answer"
     (receipt,) = fake_graph_api.read_receipts()
     assert receipt == {
