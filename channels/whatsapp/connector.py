@@ -18,6 +18,7 @@ loop as soon as a delivery is accepted; on Rasa's port, when each turn starts.
 """
 import asyncio
 import concurrent.futures
+import contextvars
 import heapq
 import itertools
 import json
@@ -131,6 +132,8 @@ class WhatsAppInput(InputChannel):
         self._semaphore: Optional[asyncio.Semaphore] = None
         self._semaphore_loop: Optional[asyncio.AbstractEventLoop] = None
         self._sequence = itertools.count()
+        # what the first finished turn left in its context; later turns start from it
+        self._turn_context: Optional[contextvars.Context] = None
         self._on_new_message: Optional[OnNewMessage] = None
         self._app: Any = None
         self._replayed = False
@@ -404,9 +407,24 @@ class WhatsAppInput(InputChannel):
         queue = self._queues.setdefault(message.sender, [])
         heapq.heappush(queue, (message.timestamp, next(self._sequence), message, extra))
         if message.sender not in self._workers:
-            self._workers[message.sender] = self._track(
-                asyncio.ensure_future(self._run_sender(message.sender))
-            )
+            self._workers[message.sender] = self._track(self._start_worker(message.sender))
+
+    def _start_worker(self, sender: Text) -> "asyncio.Task[None]":
+        """The citizen's worker task, in a copy of the context the first turn left.
+
+        A task runs in a copy of the context it was created in: here a delivery's
+        (a Sanic request's, or the webhook server's thread's), where nothing is
+        set yet. Libraries keep lazily set state in context variables: thinc,
+        under spaCy, looks up its backend through the installed packages' entry
+        points whenever its variable is unset, so every WhatsApp turn paid that
+        again (0.4 ms of CPU per turn). Rasa's REST turns on one keep-alive
+        connection share a context; these now share what the first turn set, as
+        of when it finished, and nothing that later turns set.
+        """
+        work = self._run_sender(sender)
+        if self._turn_context is None:
+            return asyncio.ensure_future(work)
+        return self._turn_context.run(asyncio.ensure_future, work)
 
     def _claim_finished(self, senders: Set[Text]) -> None:
         """On Rasa's loop, once the delivery's messages are queued (or refused)."""
@@ -639,6 +657,8 @@ class WhatsAppInput(InputChannel):
             # read receipt, media download and sends are waits that need none
             async with self._turn_slots():
                 await self._on_new_message(user_message)
+            if self._turn_context is None:
+                self._turn_context = contextvars.copy_context()
         finally:
             await _settle(read)  # the read receipt and typing indicator go before the answer
             await output.flush()

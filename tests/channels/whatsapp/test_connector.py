@@ -1,5 +1,6 @@
 """Webhook routes through rasa.core.run.configure_app, with a stub agent and the fake Graph API."""
 import asyncio
+import contextvars
 import dataclasses
 import json
 import logging
@@ -570,3 +571,29 @@ async def test_turns_across_citizens_are_bounded(make_harness, project_domain) -
         assert (await harness.post(payload)).status_code == 200
     await harness.channel.drain()
     assert len(harness.agent.handled) == 6 and CountingAgent.peak == 2
+
+
+# ---- what the turns share ----------------------------------------------------------
+
+# Like thinc's ``context_ops`` (spaCy's backend): set lazily by the first call in a
+# context, and costly to set (thinc scans the installed packages' entry points).
+_LAZY_BACKEND: "contextvars.ContextVar[object]" = contextvars.ContextVar("lazy_backend", default=None)
+
+
+async def test_state_a_library_sets_lazily_in_a_turn_is_kept_for_later_turns(make_harness, project_domain) -> None:
+    # every delivery's task has a fresh context; a WhatsApp turn started from it
+    # paid thinc's set-up again at every message (0.4 ms of CPU each)
+    class LazyAgent(StubAgent):
+        set_ups = 0
+
+        async def handle_message(self, message):
+            if _LAZY_BACKEND.get() is None:
+                LazyAgent.set_ups += 1
+                _LAZY_BACKEND.set(object())
+            await super().handle_message(message)
+
+    harness = make_harness(agent=LazyAgent(project_domain))
+    for index in range(3):
+        payload = with_message(load_payload("text"), id=f"wamid.LAZY{index}", **{"from": f"5491155550{index:03d}"})
+        assert (await harness.deliver(payload)).status_code == 200
+    assert len(harness.agent.handled) == 3 and LazyAgent.set_ups == 1
