@@ -27,6 +27,7 @@ import random
 import threading
 import time
 from collections import Counter
+from contextlib import suppress
 from functools import partial
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple, Union
@@ -62,7 +63,7 @@ from channels.whatsapp.payloads import (
     parse_notification,
 )
 from channels.whatsapp.signature import SIGNATURE_HEADER, is_valid_signature
-from channels.whatsapp.webhook_server import Reply, WebhookServer
+from channels.whatsapp.webhook_server import RasaLoopClosed, Reply, WebhookServer
 
 logger = logging.getLogger(__name__)
 
@@ -303,11 +304,17 @@ class WhatsAppInput(InputChannel):
         except Exception:
             # not safely accepted: let Meta retry this delivery later
             logger.exception("Could not record message ids; asking Meta to retry.")
-            hand_over(partial(self._claim_finished, senders))
+            with suppress(RasaLoopClosed):
+                hand_over(partial(self._claim_finished, senders))
             return HTTPStatus.SERVICE_UNAVAILABLE, "retry later"
         extra = extra if extra is not None else self._delivery_metadata()
         receipts = self._send_receipts(messages, new_ids) if read_now else {}
-        hand_over(partial(self._take_delivery, notification, new_ids, extra, senders, receipts))
+        try:
+            hand_over(partial(self._take_delivery, notification, new_ids, extra, senders, receipts))
+        except RasaLoopClosed:
+            # recorded, so replayed at the next start; Meta's retry will find them claimed
+            logger.warning("Rasa is stopping: %d new message(s) kept for the next start.", len(new_ids))
+            return HTTPStatus.SERVICE_UNAVAILABLE, "retry later"
         return HTTPStatus.OK, {"status": "ok"}
 
     def _send_receipts(

@@ -32,6 +32,10 @@ _START_TIMEOUT_S = 10.0
 Reply = Tuple[int, Any]
 
 
+class RasaLoopClosed(Exception):
+    """Rasa's event loop closed while a delivery was being received: the process is stopping."""
+
+
 class WebhookHandlers(Protocol):
     """What the server needs from the channel; every call runs on the server's loop."""
 
@@ -55,7 +59,8 @@ class WebhookServer:
     """Serves the webhook from a daemon thread until :meth:`stop`.
 
     ``hand_over`` runs a callback on Rasa's loop (``loop.call_soon_threadsafe``):
-    the only way anything received here reaches the channel's state.
+    the only way anything received here reaches the channel's state. It raises
+    :class:`RasaLoopClosed` once that loop has closed.
     ``on_stop`` is awaited on the server's loop before it closes (to let its read
     receipts finish and close the connections bound to that loop).
     """
@@ -167,9 +172,15 @@ class WebhookServer:
         raw = await request.read()
         # read receipts go out from here at once, not when Rasa's loop gets to them
         reply = await self._handlers.receive(
-            raw, request.headers.get(SIGNATURE_HEADER), self._rasa_loop.call_soon_threadsafe, read_now=True
+            raw, request.headers.get(SIGNATURE_HEADER), self._hand_over, read_now=True
         )
         return _response(reply)
+
+    def _hand_over(self, callback: Callable[[], None]) -> None:
+        try:
+            self._rasa_loop.call_soon_threadsafe(callback)
+        except RuntimeError as error:  # "Event loop is closed": Rasa stopped before this server
+            raise RasaLoopClosed() from error
 
 
 def _response(reply: Reply) -> web.Response:

@@ -313,3 +313,26 @@ async def test_a_receipt_whose_waiter_gave_up_resolves_quietly(served, caplog) -
         await harness.channel.stop_webhook_server()  # the server's loop still stops cleanly
     assert receipt.cancelled()
     assert not [r for r in caplog.records if "Exception in callback" in r.getMessage()]
+
+
+async def test_a_delivery_received_while_rasa_stops_gets_503_and_is_replayed_at_the_next_start(
+    served, make_harness
+) -> None:
+    harness = served()
+    # Rasa's loop closes first when the process stops; the own port may still be answering
+    stopped = asyncio.new_event_loop()
+    stopped.close()
+    harness.channel._webhook_server._rasa_loop = stopped
+    sender = "5491155550311"
+    status, body = await post(harness, text_from(sender, "wamid.STOP1", "llegó al apagar"))
+    assert (status, body) == (503, "retry later")  # Meta retries; not aiohttp's 500 and traceback
+    await harness.channel.stop_webhook_server()
+    await harness.channel.store.close()
+
+    restarted = make_harness()  # same processed-message store
+    restarted.channel._app = restarted.app
+    await restarted.channel._replay_pending()
+    await restarted.channel.drain()
+    assert [m.text for m in restarted.agent.handled] == ["llegó al apagar"]
+    assert (await restarted.deliver(text_from(sender, "wamid.STOP1", "llegó al apagar"))).status_code == 200
+    assert len(restarted.agent.handled) == 1  # Meta's retry finds it recorded: one answer
