@@ -53,11 +53,13 @@ def match_emergency_type(text: Text) -> Text:
 
 def photo_since_form_start(tracker: Tracker) -> Tuple[bool, Optional[Text]]:
     """(a photo was sent, its reference or None if the download failed), looking at every
-    user message since emergency_form became active."""
-    sent, reference = False, None
+    user message since emergency_form became active and at the one that activated it (a
+    photo sent with the report, its caption the first words)."""
+    sent, started = False, False
     for event in reversed(tracker.events):
         if event.get("event") == "active_loop" and event.get("name") == "emergency_form":
-            break
+            started = True
+            continue
         if event.get("event") != "user":
             continue
         media = ((event.get("metadata") or {}).get("whatsapp") or {}).get("media")
@@ -65,7 +67,9 @@ def photo_since_form_start(tracker: Tracker) -> Tuple[bool, Optional[Text]]:
             sent = True
             if media.get("status") != "failed" and media.get("path"):
                 return True, media["path"]
-    return sent, reference
+        if started:  # that was the message that activated the form
+            break
+    return sent, None
 
 
 class ValidateEmergencyForm(LocationValidation):

@@ -81,7 +81,9 @@ class ValidateServiceRequestForm(LocationValidation):
     async def extract_request_photo(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != PHOTO:
+        # a photo is the request's whenever it comes: asked for, or sent with the message that
+        # started the request (its caption the complaint), so it is never asked for again
+        if tracker.get_slot(PHOTO) not in (None, NO_PHOTO):
             return {}
         sent, reference = photo_reference(tracker)
         if not sent:

@@ -134,3 +134,27 @@ async def test_operators_queue_down_still_reports(city_services, dispatcher, tra
     events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
     assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
     assert events == resets(*FORM_SLOTS, RETRY_SLOT)
+
+
+def test_the_photo_of_the_message_that_started_the_report_is_attached(tracker_factory):
+    media = {"id": "m3", "mime_type": "image/jpeg", "path": "var/media/m3.jpg", "status": "stored"}
+    older = {"id": "m0", "mime_type": "image/jpeg", "path": "var/media/m0.jpg", "status": "stored"}
+    events = [
+        user_event("", "inform", {"whatsapp": {"media": older}}),  # another conversation's photo
+        user_event("se inundó mi calle", "report_emergency", {"whatsapp": {"media": media}}),
+        {"event": "action", "name": "emergency_form"},
+        {"event": "active_loop", "name": "emergency_form"},
+        user_event("Av. Rivadavia 1234", "inform"),
+    ]
+    assert photo_since_form_start(tracker_factory(events=events)) == (True, "var/media/m3.jpg")
+
+
+def test_a_photo_sent_before_the_report_began_is_not_attached(tracker_factory):
+    older = {"id": "m4", "mime_type": "image/jpeg", "path": "var/media/m4.jpg", "status": "stored"}
+    events = [
+        user_event("", "inform", {"whatsapp": {"media": older}}),
+        user_event("se inundó mi calle", "report_emergency"),
+        {"event": "active_loop", "name": "emergency_form"},
+        user_event("Av. Rivadavia 1234", "inform"),
+    ]
+    assert photo_since_form_start(tracker_factory(events=events)) == (False, None)

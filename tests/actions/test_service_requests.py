@@ -215,3 +215,26 @@ async def test_slow_backend_is_a_fault_too(start_city_services, dispatcher, trac
         backend.thaw()
     assert events == [SlotSet(RETRY_SLOT, "action_create_service_request")]
     assert response_names(dispatcher) == ["utter_service_request_not_recorded"]
+
+
+async def test_a_photo_sent_with_the_message_that_starts_the_request_is_kept(validator, dispatcher, tracker_factory, domain):
+    # the validation Rasa runs as the form activates: nothing requested yet
+    media = {"id": "wamid-media-3", "mime_type": "image/jpeg", "path": "var/media/first.jpg", "status": "stored"}
+    tracker = tracker_factory(
+        text="quiero reclamar por este bache",
+        intent="service_requests",
+        metadata={"whatsapp": {"type": "image", "media": media}},
+        events=[user_event("quiero reclamar por este bache", "service_requests", {"whatsapp": {"media": media}})],
+    )
+    events = await validator.run(dispatcher, tracker, domain)
+    assert as_dict(events).get("request_photo") == "var/media/first.jpg"
+
+
+async def test_a_later_message_without_a_photo_keeps_the_one_sent(validator, dispatcher, tracker_factory, domain):
+    tracker = tracker_factory(
+        text="en la esquina de casa",
+        slots=dict(filled(request_photo="var/media/first.jpg", request_description=None), requested_slot="request_description"),
+        active_loop="service_request_form",
+    )
+    events = await validator.run(dispatcher, tracker, domain)
+    assert as_dict(events).get("request_photo", "var/media/first.jpg") == "var/media/first.jpg"

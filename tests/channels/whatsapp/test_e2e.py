@@ -162,6 +162,61 @@ async def test_photo_flows_into_a_service_request(
     assert request.has_photo, "the WhatsApp photo reached the service request"
 
 
+async def test_a_photo_sent_with_the_first_message_of_a_request_is_not_asked_for_again(
+    e2e: ChannelHarness, fake_graph_api: FakeGraphApi, city_services: str
+) -> None:
+    from actions.clients.service_requests import ServiceRequestsClient
+
+    sender = new_sender()
+    photo_id = f"{time.time_ns()}"
+    fake_graph_api.add_media(photo_id, b"\xff\xd8\xff\xe0 photo of a pothole", "image/jpeg")
+    answers = {
+        "request_category": lambda: text_payload(sender, "bache"),
+        "location": lambda: location_payload(sender, -34.6037, -58.3816),
+        "request_description": lambda: text_payload(sender, "Hay un pozo enorme en la calle, peligroso para las motos"),
+    }
+    image = {"mime_type": "image/jpeg", "id": photo_id, "caption": "quiero reclamar por este bache"}
+    sent = await turn(e2e, fake_graph_api, _as(load_payload("image"), sender, image=image))
+    for _ in range(8):
+        tracker = await e2e.agent.tracker_store.retrieve(sender)
+        if tracker.active_loop_name != "service_request_form":
+            break
+        requested = tracker.get_slot("requested_slot")
+        assert requested in answers, f"unexpected question {requested!r}"
+        sent += await turn(e2e, fake_graph_api, answers[requested]())
+    shown = "\n".join(content(m) for m in sent)
+    tickets = re.findall(r"SOL-\d+", shown)
+    assert tickets, f"no ticket in {shown!r}"
+    assert ServiceRequestsClient(city_services).get(tickets[-1]).has_photo
+
+
+async def test_a_photo_sent_with_an_emergency_report_reaches_the_incident(
+    e2e: ChannelHarness, fake_graph_api: FakeGraphApi, city_services: str
+) -> None:
+    from actions.clients.incidents import IncidentsClient
+
+    sender = new_sender()
+    photo_id = f"{time.time_ns()}"
+    fake_graph_api.add_media(photo_id, b"\xff\xd8\xff\xe0 photo of a flooded street", "image/jpeg")
+    image = {"mime_type": "image/jpeg", "id": photo_id, "caption": "se inundó mi calle"}
+    sent = await turn(e2e, fake_graph_api, _as(load_payload("image"), sender, image=image))
+    for _ in range(8):
+        tracker = await e2e.agent.tracker_store.retrieve(sender)
+        if tracker.active_loop_name != "emergency_form":
+            break
+        requested = tracker.get_slot("requested_slot")
+        reply = {
+            "emergency_type": lambda: text_payload(sender, "inundación"),
+            "location": lambda: location_payload(sender, -34.6037, -58.3816),
+            "emergency_description": lambda: text_payload(sender, "el agua ya entra en las casas de la cuadra"),
+        }.get(requested, lambda: text_payload(sender, "no"))
+        sent += await turn(e2e, fake_graph_api, reply())
+    shown = "\n".join(content(m) for m in sent)
+    numbers = re.findall(r"DC-\d+", shown)
+    assert numbers, f"no incident number in {shown!r}"
+    assert IncidentsClient(city_services).get(numbers[-1]).has_photo
+
+
 async def test_no_secrets_phone_numbers_or_texts_in_info_logs(
     e2e: ChannelHarness, fake_graph_api: FakeGraphApi, caplog
 ) -> None:
