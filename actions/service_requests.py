@@ -82,8 +82,9 @@ class ValidateServiceRequestForm(LocationValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
         # a photo is the request's whenever it comes: asked for, or sent with the message that
-        # started the request (its caption the complaint), so it is never asked for again
-        if tracker.get_slot(PHOTO) not in (None, NO_PHOTO):
+        # started the request (its caption the complaint), so it is never asked for again; a
+        # later one replaces only "no photo" or a failed download
+        if tracker.get_slot(PHOTO) not in (None, NO_PHOTO, PHOTO_FAILED):
             return {}
         sent, reference = photo_reference(tracker)
         if not sent:

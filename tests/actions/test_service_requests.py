@@ -237,4 +237,16 @@ async def test_a_later_message_without_a_photo_keeps_the_one_sent(validator, dis
         active_loop="service_request_form",
     )
     events = await validator.run(dispatcher, tracker, domain)
-    assert as_dict(events).get("request_photo", "var/media/first.jpg") == "var/media/first.jpg"
+    assert "request_photo" not in as_dict(events)
+
+
+async def test_a_photo_after_a_failed_download_replaces_it(validator, dispatcher, tracker_factory, domain):
+    media = {"id": "wamid-media-4", "mime_type": "image/jpeg", "path": "var/media/second.jpg", "status": "stored"}
+    tracker = tracker_factory(
+        metadata={"whatsapp": {"type": "image", "media": media}},
+        slots=dict(filled(request_photo="failed", request_description=None), requested_slot="request_description"),
+        active_loop="service_request_form",
+        events=[user_event("", "inform", {"whatsapp": {"media": media}})],
+    )
+    events = await validator.run(dispatcher, tracker, domain)
+    assert as_dict(events).get("request_photo") == "var/media/second.jpg"
