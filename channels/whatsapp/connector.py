@@ -58,12 +58,13 @@ from channels.whatsapp.payloads import (
     PayloadError,
     StatusKind,
     StatusUpdate,
+    load_body,
     message_from_record,
     message_record,
     parse_notification,
 )
 from channels.whatsapp.signature import SIGNATURE_HEADER, is_valid_signature
-from channels.whatsapp.webhook_server import RasaLoopClosed, Reply, WebhookServer
+from channels.whatsapp.webhook_server import MAX_BODY_BYTES, RasaLoopClosed, Reply, WebhookServer
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class WhatsAppInput(InputChannel):
         self.media_store = media_store or LocalMediaStore(config.media_dir)
         self.choices = ChoiceMemory()
         self.status_counts: Counter = Counter()
+        self.malformed_items = 0  # items skipped from signed deliveries (see receive)
         # guards what the webhook server's thread shares with Rasa's loop
         self._lock = threading.Lock()
         self._webhook_server: Optional[WebhookServer] = None
@@ -252,7 +254,8 @@ class WhatsAppInput(InputChannel):
     def health(self) -> Reply:
         with self._lock:
             statuses = dict(self.status_counts)
-        return HTTPStatus.OK, {"status": "ok", "statuses": statuses}
+            malformed = self.malformed_items
+        return HTTPStatus.OK, {"status": "ok", "statuses": statuses, "malformed_items": malformed}
 
     def verify(self, args: Mapping[Text, Any]) -> Reply:
         """Meta's subscription handshake."""
@@ -282,6 +285,9 @@ class WhatsAppInput(InputChannel):
         ``read_now`` (the server's loop, never Rasa's) the new messages' read
         receipts start here, before Rasa's loop has even seen them.
         """
+        if len(raw) > MAX_BODY_BYTES:  # checked before hashing it; the own port never reads this much
+            logger.warning("Rejected a webhook body of %d bytes.", len(raw))
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large"
         if self.config.app_secret:
             if not signature:
                 logger.warning("Rejected a webhook without %s.", SIGNATURE_HEADER)
@@ -290,10 +296,17 @@ class WhatsAppInput(InputChannel):
                 logger.warning("Rejected a webhook with a wrong signature.")
                 return HTTPStatus.FORBIDDEN, "invalid signature"
         try:
-            notification = parse_notification(json.loads(raw))
-        except (ValueError, PayloadError) as error:  # JSONDecodeError is a ValueError
-            logger.warning("Rejected a webhook body: %s", type(error).__name__)
+            notification = parse_notification(load_body(raw))
+        except PayloadError as error:
+            logger.warning("Rejected a webhook body: %s", error)
             return HTTPStatus.BAD_REQUEST, "bad request"
+        if notification.skipped:
+            # Signed, so it comes from Meta: the malformed items are skipped (and counted)
+            # and the delivery is still answered 200. Any other status makes Meta redeliver
+            # the whole delivery, valid siblings included, with backoff for up to 7 days;
+            # the bad items would fail the same way every time.
+            with self._lock:
+                self.malformed_items += notification.skipped
 
         messages = notification.messages
         senders = {m.sender for m in messages}
@@ -523,7 +536,7 @@ class WhatsAppInput(InputChannel):
         for record in records:
             try:
                 message = message_from_record(record)
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AttributeError):
                 logger.warning("Skipping an unreadable pending message.")
                 continue
             if message.id in accepted_meanwhile:  # this process has it, done or not
