@@ -48,7 +48,7 @@ from channels.whatsapp.config import WhatsAppConfig
 from channels.whatsapp.dedup import ProcessedMessageStore, create_store
 from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
 from channels.whatsapp.masking import SecretsFilter, mask_phone, mask_wamid
-from channels.whatsapp.media import LocalMediaStore, MediaStore, fetch_media
+from channels.whatsapp.media import REFUSED, LocalMediaStore, MediaStore, fetch_media
 from channels.whatsapp.output import WhatsAppOutput
 from channels.whatsapp.recovery import recorded_answer
 from channels.whatsapp.payloads import (
@@ -651,8 +651,17 @@ class WhatsAppInput(InputChannel):
                 message.media.mime_type,
                 message.media.sha256,
             )
-            whatsapp["media"] = stored.as_metadata()
-            text = (message.media.caption or "").strip() or f"/{self.config.media_intent}"
+            caption = (message.media.caption or "").strip()
+            if stored.status == REFUSED:
+                # A photo whose bytes we refused is not "a photo sent": the citizen is asked
+                # for it again and the form keeps waiting for it; a caption still counts.
+                await _settle(read)
+                await self._answer_with(message, self.config.media_refused_response)
+                if not caption:
+                    return
+            else:
+                whatsapp["media"] = stored.as_metadata()
+            text = caption or f"/{self.config.media_intent}"
         else:
             await _settle(read)
             await self._answer_unsupported(message)
@@ -715,17 +724,20 @@ class WhatsAppInput(InputChannel):
 
     async def _answer_unsupported(self, message: InboundMessage) -> None:
         """Says what the assistant can take, with the domain's response."""
-        variation = self._response_variation(self.config.unsupported_response)
         logger.info(
             "Message %s of type %s is not supported; answering with %s.",
             mask_wamid(message.id),
             message.raw_type,
             self.config.unsupported_response,
         )
+        await self._answer_with(message, self.config.unsupported_response)
+
+    async def _answer_with(self, message: InboundMessage, response_name: Text) -> None:
+        """Answers ``message`` outside a Rasa turn with one of the domain's responses."""
+        variation = self._response_variation(response_name)
         if not variation:
             logger.error(
-                "The domain has no response %s: add it so unsupported messages get an answer.",
-                self.config.unsupported_response,
+                "The domain has no response %s: add it so the citizen gets an answer.", response_name
             )
             return
         output = self.get_output_channel()

@@ -222,7 +222,7 @@ async def test_image_is_downloaded_and_referenced(harness: ChannelHarness, fake_
 
 async def test_image_without_caption_is_an_inform(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
     payload = load_payload("image_no_caption")
-    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"jpeg", "image/jpeg")
+    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"\xff\xd8\xff\xe0 jpeg", "image/jpeg")
     await harness.deliver(payload)
     (message,) = harness.agent.handled
     assert message.text == "/inform" and message.metadata["whatsapp"]["media"]["status"] == "stored"
@@ -235,6 +235,31 @@ async def test_failed_media_download_still_processes_the_message(harness: Channe
     media = message.metadata["whatsapp"]["media"]
     assert media["status"] == "failed" and media["path"] is None
     assert graph_texts(fake_graph_api), "the citizen still gets an answer"
+
+
+async def test_a_photo_that_is_no_image_is_not_stored_and_asked_for_again(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain, tmp_path
+) -> None:
+    payload = load_payload("image_no_caption")
+    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"MZ\x90\x00 an executable", "image/jpeg")
+    await harness.deliver(payload)
+    assert harness.agent.handled == [], "no turn: the form still waits for the photo"
+    expected = [r["text"] for r in project_domain.responses["utter_photo_not_received"]]
+    assert graph_texts(fake_graph_api) and graph_texts(fake_graph_api)[0] in expected
+    assert not (tmp_path / "media").exists() or list((tmp_path / "media").iterdir()) == []
+
+
+async def test_a_captioned_photo_with_a_wrong_checksum_still_brings_its_caption_without_the_photo(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain
+) -> None:
+    payload = load_payload("image")
+    raw = first_message(payload)["image"]
+    fake_graph_api.add_media(raw["id"], b"\xff\xd8\xff\xe0 jpeg", "image/jpeg", sha256="0" * 64)
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    assert message.text == raw["caption"] and "media" not in message.metadata["whatsapp"]
+    expected = [r["text"] for r in project_domain.responses["utter_photo_not_received"]]
+    assert graph_texts(fake_graph_api)[0] in expected, "the citizen is asked for the photo first"
 
 
 @pytest.mark.parametrize("name", ["audio", "video", "document", "sticker", "reaction", "contacts", "unsupported"])
