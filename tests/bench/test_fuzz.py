@@ -36,10 +36,11 @@ def _target(port: str) -> fuzz.Target:
 # 5xx found in servers this module does not own (issue 14, section 5): strict, so that the
 # test fails, and the mark must go, as soon as their owners' fixes are merged
 KNOWN_5XX = {
-    "rest": "Rasa's REST channel answers 500 to an empty body and to a JSON body that is not "
-    "an object (e.g. `[]`): the project REST channel (channels/rest/) must answer 400",
-    "actions": "rasa-sdk's /webhook answers 500 to a JSON body that is not an object "
-    "(`[true]`, `0`, `1.5`): AttributeError 'list' object has no attribute 'get'",
+    "rest": "Rasa's REST channel answers 500 to an empty body and to JSON that is not an object "
+    "(`[]`, `\"x\"`, `403`, `[[...]]`): the project REST channel (channels/rest/) must answer 400",
+    "actions": "rasa-sdk's /webhook answers 500 to JSON that is not an object (`[]`, `0`), to "
+    "`\"version\": true`, to a tracker without `sender_id`, to `\"tracker\": null` and to "
+    "`\"tracker\": {\"slots\": null, ...}`: the action server's wrapper must answer 400",
 }
 
 
