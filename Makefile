@@ -34,11 +34,12 @@ city-services: setup ## Run only the reference city services (:5056)
 validate: setup ## Check domain, data and stories for inconsistencies
 	$(RASA) data validate --fail-on-warnings
 
-bench: setup ## Run the benchmarks under bench/ and print their figures (about 40 minutes)
+bench: setup ## Run the benchmarks under bench/ and print their figures (about 45 minutes)
 	$(PY) -m bench.nlu
 	$(PY) -m bench.fallback_threshold
 	$(PY) -m bench.actions_latency
 	$(PY) -m bench.whatsapp_vs_rest
+	$(PY) -m bench.fuzz
 
 # --- NLU trainers (guide: docs/entrenar.md) ---
 

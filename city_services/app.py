@@ -80,6 +80,15 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
             app_.ctx.database.close()
         app_.ctx.executor.shutdown(wait=False)
 
+    @app.on_request
+    async def refuse_nul(request: Request) -> Optional[HTTPResponse]:
+        # No route takes a NUL character, and PostgreSQL cannot even compare text with one
+        # (psycopg2 raises ValueError, a 500); bodies are covered by the validators.
+        if "\x00" in unquote(request.path) or "\x00" in unquote(request.query_string):
+            return json({"error": {"code": "invalid_request", "message": "NUL characters are not allowed"}},
+                        status=400)
+        return None
+
     async def _db(request: Request, func: Callable, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         call = functools.partial(func, request.app.ctx.database, *args)

@@ -32,7 +32,8 @@ def invalid(field: str, message: str, status: int = 422) -> ApiError:
     return ApiError(status, "invalid_" + field, message, {"field": field})
 
 
-_PLATE = re.compile(r"^(?:[A-Z]{3}\d{3}|[A-Z]{2}\d{3}[A-Z]{2}|\d{3}[A-Z]{3}|[A-Z]\d{3}[A-Z]{3})$")
+# ASCII only: \d also matches other scripts' digits, which int() reads but no record has
+_PLATE = re.compile(r"^(?:[A-Z]{3}\d{3}|[A-Z]{2}\d{3}[A-Z]{2}|\d{3}[A-Z]{3}|[A-Z]\d{3}[A-Z]{3})$", re.ASCII)
 
 
 def plate(value: Any) -> str:
@@ -45,7 +46,7 @@ def plate(value: Any) -> str:
 
 def dni(value: Any) -> str:
     text = re.sub(r"[\s.]", "", str(value or ""))
-    if not re.fullmatch(r"\d{7,8}", text) or int(text) < 1_000_000:
+    if not re.fullmatch(r"[0-9]{7,8}", text) or int(text) < 1_000_000:
         raise invalid("dni", "dni must have 7 or 8 digits, e.g. 30123456")
     return text
 
@@ -57,6 +58,8 @@ def text(value: Any, field: str, max_length: int = 2000, required: bool = True) 
         return None
     if not isinstance(value, str):
         raise invalid(field, f"{field} must be a string")
+    if "\x00" in value:  # PostgreSQL cannot store it
+        raise invalid(field, f"{field} must not contain NUL characters")
     value = value.strip()
     if len(value) > max_length:
         raise invalid(field, f"{field} is longer than {max_length} characters")
@@ -136,7 +139,7 @@ def json_object(body: Any) -> Dict[str, Any]:
     return body
 
 
-_TICKET = re.compile(r"^(?:([A-Z]{2,3})\s*[-\s]?\s*)?0*(\d{1,6})$")
+_TICKET = re.compile(r"^(?:([A-Z]{2,3})\s*[-\s]?\s*)?0*(\d{1,6})$", re.ASCII)
 
 
 def reference(value: Any, prefix: str) -> str:

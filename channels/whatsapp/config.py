@@ -8,7 +8,8 @@ simply be empty and let this module read the environment.
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Text
+from typing import Any, Dict, Mapping, Optional, Text, Tuple
+from urllib.parse import urlsplit
 
 from rasa.shared.exceptions import InvalidConfigException
 
@@ -34,6 +35,7 @@ ENVIRONMENT = {
     "max_concurrent_turns": "WHATSAPP_MAX_CONCURRENT_TURNS",
     "webhook_port": "WHATSAPP_WEBHOOK_PORT",
     "webhook_host": "WHATSAPP_WEBHOOK_HOST",
+    "media_hosts": "WHATSAPP_MEDIA_HOSTS",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -63,6 +65,10 @@ class WhatsAppConfig:
     # media store for inbound images
     media_dir: Text = "var/media"
     max_media_bytes: int = 16 * 1024 * 1024
+    # hosts a media download URL may point to before the access token goes with it
+    # (comma-separated): Meta's CDN for WhatsApp media; graph_base_url's host is
+    # always allowed too (it gets the token anyway: the fake Graph API in tests)
+    media_hosts: Text = "lookaside.fbsbx.com"
     # 131047 (outside the 24 h window): answer with this approved template, if set
     fallback_template: Optional[Text] = None
     fallback_template_language: Text = "es_AR"
@@ -74,6 +80,8 @@ class WhatsAppConfig:
     location_intent: Text = "inform"
     media_intent: Text = "inform"
     unsupported_response: Text = "utter_unsupported_message"
+    # a photo refused (checksum, not an image, foreign host): asked for again
+    media_refused_response: Text = "utter_photo_not_received"
     list_button_response: Text = "utter_whatsapp_list_button"
     numbered_list_response: Text = "utter_whatsapp_numbered_list"
     typing_indicator: bool = True
@@ -122,6 +130,15 @@ class WhatsAppConfig:
         if self.max_concurrent_turns is not None:
             return max(1, self.max_concurrent_turns)
         return 16 if self.webhook_port is not None else 6
+
+    @property
+    def allowed_media_hosts(self) -> Tuple[Text, ...]:
+        """Lower-case host names the media download may go to (with the token)."""
+        hosts = {h.strip().lower() for h in self.media_hosts.split(",") if h.strip()}
+        graph_host = urlsplit(self.graph_base_url).hostname
+        if graph_host:
+            hosts.add(graph_host.lower())
+        return tuple(sorted(hosts))
 
     @property
     def graph_api_root(self) -> Text:

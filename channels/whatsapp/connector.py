@@ -48,7 +48,7 @@ from channels.whatsapp.config import WhatsAppConfig
 from channels.whatsapp.dedup import ProcessedMessageStore, create_store
 from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
 from channels.whatsapp.masking import SecretsFilter, mask_phone, mask_wamid
-from channels.whatsapp.media import LocalMediaStore, MediaStore, fetch_media
+from channels.whatsapp.media import REFUSED, LocalMediaStore, MediaStore, fetch_media
 from channels.whatsapp.output import WhatsAppOutput
 from channels.whatsapp.recovery import recorded_answer
 from channels.whatsapp.payloads import (
@@ -58,12 +58,13 @@ from channels.whatsapp.payloads import (
     PayloadError,
     StatusKind,
     StatusUpdate,
+    load_body,
     message_from_record,
     message_record,
     parse_notification,
 )
 from channels.whatsapp.signature import SIGNATURE_HEADER, is_valid_signature
-from channels.whatsapp.webhook_server import RasaLoopClosed, Reply, WebhookServer
+from channels.whatsapp.webhook_server import MAX_BODY_BYTES, RasaLoopClosed, Reply, WebhookServer
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class WhatsAppInput(InputChannel):
         self.media_store = media_store or LocalMediaStore(config.media_dir)
         self.choices = ChoiceMemory()
         self.status_counts: Counter = Counter()
+        self.malformed_items = 0  # items skipped from signed deliveries (see receive)
         # guards what the webhook server's thread shares with Rasa's loop
         self._lock = threading.Lock()
         self._webhook_server: Optional[WebhookServer] = None
@@ -252,7 +254,8 @@ class WhatsAppInput(InputChannel):
     def health(self) -> Reply:
         with self._lock:
             statuses = dict(self.status_counts)
-        return HTTPStatus.OK, {"status": "ok", "statuses": statuses}
+            malformed = self.malformed_items
+        return HTTPStatus.OK, {"status": "ok", "statuses": statuses, "malformed_items": malformed}
 
     def verify(self, args: Mapping[Text, Any]) -> Reply:
         """Meta's subscription handshake."""
@@ -282,6 +285,9 @@ class WhatsAppInput(InputChannel):
         ``read_now`` (the server's loop, never Rasa's) the new messages' read
         receipts start here, before Rasa's loop has even seen them.
         """
+        if len(raw) > MAX_BODY_BYTES:  # checked before hashing it; the own port never reads this much
+            logger.warning("Rejected a webhook body of %d bytes.", len(raw))
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large"
         if self.config.app_secret:
             if not signature:
                 logger.warning("Rejected a webhook without %s.", SIGNATURE_HEADER)
@@ -290,10 +296,17 @@ class WhatsAppInput(InputChannel):
                 logger.warning("Rejected a webhook with a wrong signature.")
                 return HTTPStatus.FORBIDDEN, "invalid signature"
         try:
-            notification = parse_notification(json.loads(raw))
-        except (ValueError, PayloadError) as error:  # JSONDecodeError is a ValueError
-            logger.warning("Rejected a webhook body: %s", type(error).__name__)
+            notification = parse_notification(load_body(raw))
+        except PayloadError as error:
+            logger.warning("Rejected a webhook body: %s", error)
             return HTTPStatus.BAD_REQUEST, "bad request"
+        if notification.skipped:
+            # Signed, so it comes from Meta: the malformed items are skipped (and counted)
+            # and the delivery is still answered 200. Any other status makes Meta redeliver
+            # the whole delivery, valid siblings included, with backoff for up to 7 days;
+            # the bad items would fail the same way every time.
+            with self._lock:
+                self.malformed_items += notification.skipped
 
         messages = notification.messages
         senders = {m.sender for m in messages}
@@ -523,7 +536,7 @@ class WhatsAppInput(InputChannel):
         for record in records:
             try:
                 message = message_from_record(record)
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AttributeError):
                 logger.warning("Skipping an unreadable pending message.")
                 continue
             if message.id in accepted_meanwhile:  # this process has it, done or not
@@ -638,8 +651,17 @@ class WhatsAppInput(InputChannel):
                 message.media.mime_type,
                 message.media.sha256,
             )
-            whatsapp["media"] = stored.as_metadata()
-            text = (message.media.caption or "").strip() or f"/{self.config.media_intent}"
+            caption = (message.media.caption or "").strip()
+            if stored.status == REFUSED:
+                # A photo whose bytes we refused is not "a photo sent": the citizen is asked
+                # for it again and the form keeps waiting for it; a caption still counts.
+                await _settle(read)
+                await self._answer_with(message, self.config.media_refused_response)
+                if not caption:
+                    return
+            else:
+                whatsapp["media"] = stored.as_metadata()
+            text = caption or f"/{self.config.media_intent}"
         else:
             await _settle(read)
             await self._answer_unsupported(message)
@@ -702,17 +724,20 @@ class WhatsAppInput(InputChannel):
 
     async def _answer_unsupported(self, message: InboundMessage) -> None:
         """Says what the assistant can take, with the domain's response."""
-        variation = self._response_variation(self.config.unsupported_response)
         logger.info(
             "Message %s of type %s is not supported; answering with %s.",
             mask_wamid(message.id),
             message.raw_type,
             self.config.unsupported_response,
         )
+        await self._answer_with(message, self.config.unsupported_response)
+
+    async def _answer_with(self, message: InboundMessage, response_name: Text) -> None:
+        """Answers ``message`` outside a Rasa turn with one of the domain's responses."""
+        variation = self._response_variation(response_name)
         if not variation:
             logger.error(
-                "The domain has no response %s: add it so unsupported messages get an answer.",
-                self.config.unsupported_response,
+                "The domain has no response %s: add it so the citizen gets an answer.", response_name
             )
             return
         output = self.get_output_channel()

@@ -10,6 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Text, Type
+from urllib.parse import urlsplit
 
 import aiohttp
 from tenacity import (
@@ -49,6 +50,10 @@ class GraphApiError(Exception):
             f"{type(self).__name__}(status={self.status}, code={self.code}, "
             f"subcode={self.subcode}): {self.args[0]}"
         )
+
+
+class ForeignMediaHost(GraphApiError):
+    """A media URL outside the allowed hosts: the access token is never sent to it."""
 
 
 class RateLimited(GraphApiError):
@@ -173,6 +178,8 @@ class GraphApiClient:
                         body = None
                     raise error_from_response(response.status, body)
                 if raw:
+                    if response.status >= 300:  # redirects are not followed (see download)
+                        raise GraphApiError("media download redirected", status=response.status)
                     if max_bytes and (response.content_length or 0) > max_bytes:
                         raise GraphApiError("media too large", status=response.status)
                     data = await response.content.read(max_bytes + 1 if max_bytes else -1)
@@ -217,18 +224,28 @@ class GraphApiClient:
     async def get_media(self, media_id: Text) -> MediaInfo:
         """GET /{media_id}: the short-lived download URL and the media's type."""
         result = await self._request("GET", f"{self._root}/{media_id}")
+        if not isinstance(result, dict) or not isinstance(result.get("url"), str):
+            raise GraphApiError("media info without a download URL")
+        file_size = result.get("file_size")
         return MediaInfo(
             id=str(result.get("id", media_id)),
-            url=str(result["url"]),
-            mime_type=result.get("mime_type"),
-            sha256=result.get("sha256"),
-            file_size=result.get("file_size"),
+            url=result["url"],
+            mime_type=_text_or_none(result.get("mime_type")),
+            sha256=_text_or_none(result.get("sha256")),
+            file_size=file_size if isinstance(file_size, int) else None,
         )
 
     async def download(self, url: Text) -> bytes:
-        """Downloads media bytes (the URL needs the same bearer token)."""
+        """Downloads media bytes (the URL needs the same bearer token).
+
+        The URL comes in a Graph answer, but the token goes with the request: it is
+        sent only to an allowed host (``media_hosts``, over https), and redirects are
+        not followed, since aiohttp would carry the Authorization header along.
+        """
+        if not media_url_allowed(url, self._config):
+            raise ForeignMediaHost(f"media URL host {urlsplit(url).hostname!r} is not allowed")
         return await self._request(
-            "GET", url, raw=True, max_bytes=self._config.max_media_bytes
+            "GET", url, raw=True, max_bytes=self._config.max_media_bytes, allow_redirects=False
         )
 
     async def upload_media(self, data: bytes, mime_type: Text, filename: Text) -> Text:
@@ -254,6 +271,25 @@ class GraphApiClient:
                 result = await self._call("POST", url, data=form())
                 return str(result["id"])
         raise AssertionError("unreachable")
+
+
+def media_url_allowed(url: Text, config: WhatsAppConfig) -> bool:
+    """https to an allowed host; plain http only to graph_base_url's own host (the fake)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. an invalid port or IPv6 literal
+        return False
+    if not host or parts.username is not None or host not in config.allowed_media_hosts:
+        return False
+    if parts.scheme == "https":
+        return True
+    graph = urlsplit(config.graph_base_url)
+    return parts.scheme == graph.scheme and host == (graph.hostname or "").lower()
+
+
+def _text_or_none(value: Any) -> Optional[Text]:
+    return value if isinstance(value, str) else None
 
 
 def _log_retry(state: Any) -> None:

@@ -1,5 +1,9 @@
 """Media store for inbound photos: a local folder by default (``var/media``).
 
+Only photos are downloaded (the connector answers other media types with what
+it can take), so what is stored is checked to be a JPEG, PNG or WebP image by
+its bytes, and to match the sha256 Meta gives.
+
 Actions receive the returned reference string (``metadata["whatsapp"]["media"]
 ["path"]``) and pass it on as ``photo``. Another store (an object bucket) only
 needs the same ``save`` method.
@@ -14,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Protocol, Text
 
-from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
+from channels.whatsapp.graph_api import ForeignMediaHost, GraphApiClient, GraphApiError
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +51,25 @@ class LocalMediaStore:
         return await asyncio.to_thread(self._write, name, data)
 
 
+STORED, FAILED, REFUSED = "stored", "failed", "refused"
+
+# what WhatsApp delivers as a photo (images: JPEG, PNG; stickers: WebP), by magic bytes
+_IMAGE_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def sniff_image(data: bytes) -> Optional[Text]:
+    """The image type the bytes really are (``None`` when they are no image we take)."""
+    for signature, mime_type in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return mime_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     """What the message metadata carries about an inbound media file."""
@@ -54,15 +77,21 @@ class StoredMedia:
     id: Text
     mime_type: Optional[Text]
     path: Optional[Text]
-    status: Text  # "stored" | "failed"
+    # "stored"; "failed" (could not be downloaded); "refused" (downloaded, but its
+    # checksum, its content or its host was wrong: nothing is stored)
+    status: Text
+    reason: Optional[Text] = None
 
     def as_metadata(self) -> Dict[Text, Any]:
-        return {
+        metadata = {
             "id": self.id,
             "mime_type": self.mime_type,
             "path": self.path,
             "status": self.status,
         }
+        if self.reason:
+            metadata["reason"] = self.reason
+        return metadata
 
 
 def _matches(data: bytes, expected: Text) -> bool:
@@ -77,19 +106,34 @@ async def fetch_media(
     mime_type: Optional[Text],
     sha256: Optional[Text] = None,
 ) -> StoredMedia:
-    """Resolves, downloads (with the token) and stores one media file.
+    """Resolves, downloads (with the token), checks and stores one photo.
 
-    Never raises: a failure yields ``status="failed"`` so the message is still
-    processed and the report is recorded without the photo.
+    Never raises. A download failure yields ``status="failed"``; bytes whose
+    sha256 differs from Graph's (or the webhook's), bytes that are not an image
+    whatever type was declared, or a URL outside Meta's hosts yield
+    ``status="refused"``, and nothing is stored.
     """
     try:
         info = await client.get_media(media_id)
         data = await client.download(info.url)
-        expected = info.sha256 or sha256
-        if expected and not _matches(data, expected):
-            logger.warning("Media %s: checksum differs from Graph's sha256.", media_id)
-        path = await store.save(media_id, data, info.mime_type or mime_type)
-        return StoredMedia(media_id, info.mime_type or mime_type, path, "stored")
+    except ForeignMediaHost as error:
+        logger.warning("Refused media %s: %s", media_id, error)
+        return StoredMedia(media_id, mime_type, None, REFUSED, "host")
     except (GraphApiError, OSError, KeyError, ValueError) as error:
         logger.warning("Could not fetch media %s: %s", media_id, error)
-        return StoredMedia(media_id, mime_type, None, "failed")
+        return StoredMedia(media_id, mime_type, None, FAILED)
+    declared = info.mime_type or mime_type
+    expected = info.sha256 or sha256
+    if expected and not _matches(data, expected):
+        logger.warning("Refused media %s: its checksum differs from Graph's sha256.", media_id)
+        return StoredMedia(media_id, declared, None, REFUSED, "checksum")
+    actual = sniff_image(data)
+    if actual is None:
+        logger.warning("Refused media %s: declared %s, but the bytes are no image.", media_id, declared)
+        return StoredMedia(media_id, declared, None, REFUSED, "content")
+    try:
+        path = await store.save(media_id, data, actual)  # named for what it is, not what it claims
+    except OSError as error:
+        logger.warning("Could not store media %s: %s", media_id, error)
+        return StoredMedia(media_id, actual, None, FAILED)
+    return StoredMedia(media_id, actual, path, STORED)

@@ -6,6 +6,7 @@ the raw JSON. Shapes follow
 https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/
 """
 import enum
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Text, Tuple
@@ -193,6 +194,8 @@ class Entry:
 class Notification:
     object: Text
     entries: Tuple[Entry, ...]
+    # malformed entries, changes, messages and statuses left out (each logged)
+    skipped: int = 0
 
     @property
     def messages(self) -> Tuple[InboundMessage, ...]:
@@ -207,53 +210,172 @@ class Notification:
         return tuple(x for e in self.entries for c in e.changes for x in c.errors)
 
 
+# Meta's deliveries nest about eight levels deep; anything far deeper is not one, and
+# parsing or re-serializing it (the dedup store keeps each message's JSON) would recurse
+MAX_DEPTH = 32
+
+
+class _Malformed(ValueError):
+    """One item (entry, change, message, status) does not have Meta's shape."""
+
+
+class _Skips:
+    """Counts (and logs, without content) the malformed items of one delivery."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def note(self, what: Text, error: BaseException) -> None:
+        self.count += 1
+        logger.warning("Skipping a malformed %s: %s", what, error if isinstance(error, _Malformed) else type(error).__name__)
+
+
+# what a wrongly shaped item raises while it is read; the bad item is skipped, never the delivery
+_ITEM_ERRORS = (_Malformed, KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+def load_body(raw: bytes) -> Any:
+    """The delivery's JSON. Raises :class:`PayloadError` for anything that is not
+    UTF-8 JSON (Meta sends nothing else), or that nests deeper than :data:`MAX_DEPTH`."""
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PayloadError("the body is not UTF-8") from None
+    except RecursionError:
+        raise PayloadError("the body nests too deeply") from None
+    except ValueError:  # JSONDecodeError; also integers too long to convert
+        raise PayloadError("the body is not JSON") from None
+    if _depth_exceeds(body, MAX_DEPTH):
+        raise PayloadError("the body nests too deeply")
+    return body
+
+
+def _depth_exceeds(body: Any, limit: int) -> bool:
+    stack = [(body, 1)]
+    while stack:  # iterative: the check itself must not recurse
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return False
+
+
 def parse_notification(body: Any) -> Notification:
     """Parses a whole delivery. Raises :class:`PayloadError` on a foreign body.
 
-    A malformed message or status inside an otherwise valid delivery is skipped
-    with a warning, so one bad item never hides its siblings.
+    A malformed entry, change, message or status inside an otherwise valid
+    delivery is skipped (logged, and counted in ``Notification.skipped``), so
+    one bad item never hides its siblings.
     """
     if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
         raise PayloadError("not a WhatsApp webhook delivery (no 'entry' list)")
+    skips = _Skips()
     entries = []
     for raw_entry in body["entry"]:
-        if not isinstance(raw_entry, dict):
-            logger.warning("Skipping a malformed webhook entry.")
+        try:
+            entry = _item(raw_entry, "entry")
+            raw_changes = _list(entry.get("changes"), "changes")
+            entry_id = _optional_text(entry.get("id")) or ""
+        except _ITEM_ERRORS as error:
+            skips.note("webhook entry", error)
             continue
-        changes = tuple(
-            _parse_change(raw_change)
-            for raw_change in raw_entry.get("changes") or []
-            if isinstance(raw_change, dict)
-        )
-        entries.append(Entry(id=str(raw_entry.get("id", "")), changes=changes))
-    return Notification(object=str(body.get("object", "")), entries=tuple(entries))
+        changes = []
+        for raw_change in raw_changes:
+            try:
+                changes.append(_parse_change(_item(raw_change, "change"), skips))
+            except _ITEM_ERRORS as error:
+                skips.note("webhook change", error)
+        entries.append(Entry(id=entry_id, changes=tuple(changes)))
+    return Notification(
+        object=_optional_text(body.get("object")) or "", entries=tuple(entries), skipped=skips.count
+    )
 
 
-def _parse_change(raw: Dict[Text, Any]) -> Change:
-    value = raw.get("value") or {}
-    metadata = value.get("metadata") or {}
-    phone_number_id = metadata.get("phone_number_id")
-    names = {
-        str(contact.get("wa_id")): (contact.get("profile") or {}).get("name")
-        for contact in value.get("contacts") or []
-        if isinstance(contact, dict)
-    }
+def _dict(value: Any, what: Text) -> Dict[Text, Any]:
+    """``value`` when it is an object; ``{}`` when absent; otherwise the item is malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Malformed(f"{what} is not an object")
+    return value
+
+
+def _item(value: Any, what: Text) -> Dict[Text, Any]:
+    """An element of a list (entry, change, message...): it must be an object."""
+    if not isinstance(value, dict):
+        raise _Malformed(f"{what} is not an object")
+    return value
+
+
+def _list(value: Any, what: Text) -> List[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Malformed(f"{what} is not a list")
+    return value
+
+
+def _text(value: Any, what: Text) -> Text:
+    """A required string (ids, phone numbers, types): Meta always sends strings."""
+    if not isinstance(value, str) or not value:
+        raise _Malformed(f"{what} is not a non-empty string")
+    return value
+
+
+def _optional_text(value: Any) -> Optional[Text]:
+    """Optional free text (names, captions, titles): kept only when it is a string."""
+    return value if isinstance(value, str) else None
+
+
+def _timestamp(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise _Malformed("timestamp is not a number")
+    return int(value)
+
+
+def _coordinate(value: Any, limit: float, what: Text) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Malformed(f"{what} is not a number")
+    number = float(value)
+    if not -limit <= number <= limit:  # also refuses NaN
+        raise _Malformed(f"{what} is out of range")
+    return number
+
+
+def _parse_change(raw: Dict[Text, Any], skips: _Skips) -> Change:
+    value = _dict(raw.get("value"), "change value")
+    metadata = _dict(value.get("metadata"), "change metadata")
+    phone_number_id = _optional_text(metadata.get("phone_number_id"))
+    names: Dict[Text, Optional[Text]] = {}
+    try:
+        for contact in _list(value.get("contacts"), "contacts"):
+            contact = _item(contact, "contact")
+            names[_text(contact.get("wa_id"), "wa_id")] = _optional_text(
+                _dict(contact.get("profile"), "profile").get("name")
+            )
+    except _ITEM_ERRORS as error:  # only the profile names are lost
+        skips.note("contact", error)
     messages: List[InboundMessage] = []
-    for raw_message in value.get("messages") or []:
+    for raw_message in _list(value.get("messages"), "messages"):
         try:
-            messages.append(_parse_message(raw_message, names, phone_number_id))
-        except (KeyError, TypeError, ValueError) as error:
-            logger.warning("Skipping a malformed inbound message: %s", type(error).__name__)
+            messages.append(_parse_message(_item(raw_message, "message"), names, phone_number_id))
+        except _ITEM_ERRORS as error:
+            skips.note("inbound message", error)
     statuses: List[StatusUpdate] = []
-    for raw_status in value.get("statuses") or []:
+    for raw_status in _list(value.get("statuses"), "statuses"):
         try:
-            statuses.append(_parse_status(raw_status))
-        except (KeyError, TypeError, ValueError) as error:
-            logger.warning("Skipping a malformed status: %s", type(error).__name__)
+            statuses.append(_parse_status(_item(raw_status, "status")))
+        except _ITEM_ERRORS as error:
+            skips.note("status", error)
     return Change(
-        field=str(raw.get("field", "")),
+        field=_optional_text(raw.get("field")) or "",
         phone_number_id=phone_number_id,
-        display_phone_number=metadata.get("display_phone_number"),
+        display_phone_number=_optional_text(metadata.get("display_phone_number")),
         messages=tuple(messages),
         statuses=tuple(statuses),
         errors=_parse_errors(value.get("errors")),
@@ -262,16 +384,17 @@ def _parse_change(raw: Dict[Text, Any]) -> Change:
 
 def _parse_errors(raw: Any) -> Tuple[ErrorDetail, ...]:
     errors = []
-    for item in raw or []:
-        if not isinstance(item, dict):
-            continue
+    for item in _list(raw, "errors"):
+        item = _item(item, "error")
         code = item.get("code")
+        if code is not None and (isinstance(code, bool) or not isinstance(code, (int, str))):
+            raise _Malformed("error code is not a number")
         errors.append(
             ErrorDetail(
                 code=int(code) if code is not None else None,
-                title=item.get("title"),
-                message=item.get("message"),
-                details=(item.get("error_data") or {}).get("details"),
+                title=_optional_text(item.get("title")),
+                message=_optional_text(item.get("message")),
+                details=_optional_text(_dict(item.get("error_data"), "error_data").get("details")),
             )
         )
     return tuple(errors)
@@ -279,69 +402,76 @@ def _parse_errors(raw: Any) -> Tuple[ErrorDetail, ...]:
 
 def _parse_media(raw: Dict[Text, Any]) -> Media:
     return Media(
-        id=str(raw["id"]),
-        mime_type=raw.get("mime_type"),
-        sha256=raw.get("sha256"),
-        caption=raw.get("caption"),
-        filename=raw.get("filename"),
-        voice=bool(raw.get("voice", False)),
+        id=_text(raw.get("id"), "media id"),
+        mime_type=_optional_text(raw.get("mime_type")),
+        sha256=_optional_text(raw.get("sha256")),
+        caption=_optional_text(raw.get("caption")),
+        filename=_optional_text(raw.get("filename")),
+        voice=raw.get("voice") is True,
     )
 
 
 def _parse_message(
     raw: Dict[Text, Any], names: Dict[Text, Optional[Text]], phone_number_id: Optional[Text]
 ) -> InboundMessage:
-    raw_type = str(raw.get("type", "unknown"))
+    raw_type = _text(raw.get("type", "unknown"), "message type")
     kind = MessageType(raw_type)
-    sender = str(raw["from"])
+    sender = _text(raw.get("from"), "sender")
+    message_id = _text(raw.get("id"), "message id")
     fields: Dict[Text, Any] = {}
 
     if kind is MessageType.TEXT:
-        fields["text"] = (raw.get("text") or {}).get("body", "")
-    elif kind in MEDIA_TYPES and isinstance(raw.get(raw_type), dict):
-        fields["media"] = _parse_media(raw[raw_type])
+        body = _dict(raw.get("text"), "text").get("body", "")
+        if not isinstance(body, str):
+            raise _Malformed("text body is not a string")
+        fields["text"] = body
+    elif kind in MEDIA_TYPES and raw.get(raw_type) is not None:
+        fields["media"] = _parse_media(_dict(raw.get(raw_type), raw_type))
         fields["text"] = fields["media"].caption
     elif kind is MessageType.LOCATION:
-        location = raw["location"]
+        location = _dict(raw.get("location"), "location")
         fields["location"] = Location(
-            latitude=float(location["latitude"]),
-            longitude=float(location["longitude"]),
-            name=location.get("name"),
-            address=location.get("address"),
-            url=location.get("url"),
+            latitude=_coordinate(location.get("latitude"), 90.0, "latitude"),
+            longitude=_coordinate(location.get("longitude"), 180.0, "longitude"),
+            name=_optional_text(location.get("name")),
+            address=_optional_text(location.get("address")),
+            url=_optional_text(location.get("url")),
         )
     elif kind is MessageType.INTERACTIVE:
-        interactive = raw.get("interactive") or {}
-        reply_kind = str(interactive.get("type", ""))
-        reply = interactive.get(reply_kind)
-        if isinstance(reply, dict) and "id" in reply:
+        interactive = _dict(raw.get("interactive"), "interactive")
+        reply_kind = _optional_text(interactive.get("type")) or ""
+        reply = interactive.get(reply_kind) if reply_kind else None
+        if isinstance(reply, dict) and isinstance(reply.get("id"), str) and reply["id"]:
             fields["reply"] = InteractiveReply(
                 kind=reply_kind,
-                id=str(reply["id"]),
-                title=reply.get("title"),
-                description=reply.get("description"),
+                id=reply["id"],
+                title=_optional_text(reply.get("title")),
+                description=_optional_text(reply.get("description")),
             )
         else:  # e.g. nfm_reply (flows): not something this assistant sends
             kind = MessageType.UNKNOWN
     elif kind is MessageType.BUTTON:
-        button = raw.get("button") or {}
-        fields["button"] = TemplateButton(text=button.get("text"), payload=button.get("payload"))
+        button = _dict(raw.get("button"), "button")
+        fields["button"] = TemplateButton(
+            text=_optional_text(button.get("text")), payload=_optional_text(button.get("payload"))
+        )
     elif kind is MessageType.REACTION:
-        reaction = raw.get("reaction") or {}
+        reaction = _dict(raw.get("reaction"), "reaction")
         fields["reaction"] = Reaction(
-            message_id=reaction.get("message_id"), emoji=reaction.get("emoji")
+            message_id=_optional_text(reaction.get("message_id")),
+            emoji=_optional_text(reaction.get("emoji")),
         )
 
-    context = raw.get("context") or {}
+    context = _dict(raw.get("context"), "context")
     return InboundMessage(
-        id=str(raw["id"]),
+        id=message_id,
         sender=sender,
-        timestamp=int(raw.get("timestamp", 0)),
+        timestamp=_timestamp(raw.get("timestamp")),
         type=kind,
         raw_type=raw_type,
         phone_number_id=phone_number_id,
         profile_name=names.get(sender),
-        context_id=context.get("id"),
+        context_id=_optional_text(context.get("id")),
         errors=_parse_errors(raw.get("errors")),
         raw=raw,
         **fields,
@@ -349,25 +479,26 @@ def _parse_message(
 
 
 def _parse_status(raw: Dict[Text, Any]) -> StatusUpdate:
-    conversation = raw.get("conversation") or {}
-    pricing = raw.get("pricing") or {}
-    raw_status = str(raw["status"])
+    conversation = _dict(raw.get("conversation"), "conversation")
+    pricing = _dict(raw.get("pricing"), "pricing")
+    raw_status = _text(raw.get("status"), "status")
     return StatusUpdate(
-        id=str(raw["id"]),
+        id=_text(raw.get("id"), "status id"),
         status=StatusKind(raw_status),
         raw_status=raw_status,
-        recipient_id=raw.get("recipient_id"),
-        timestamp=int(raw.get("timestamp", 0)),
+        recipient_id=_optional_text(raw.get("recipient_id")),
+        timestamp=_timestamp(raw.get("timestamp")),
         errors=_parse_errors(raw.get("errors")),
-        conversation_id=conversation.get("id"),
-        pricing_category=pricing.get("category"),
+        conversation_id=_optional_text(conversation.get("id")),
+        pricing_category=_optional_text(pricing.get("category")),
     )
 
 
 def message_from_record(record: Mapping[Text, Any]) -> InboundMessage:
     """Rebuilds a message stored by the dedup store (see :func:`message_record`)."""
-    names = {str(record["message"]["from"]): record.get("profile_name")}
-    return _parse_message(dict(record["message"]), names, record.get("phone_number_id"))
+    raw = _item(record.get("message"), "stored message")
+    names = {str(raw.get("from")): _optional_text(record.get("profile_name"))}
+    return _parse_message(dict(raw), names, _optional_text(record.get("phone_number_id")))
 
 
 def message_record(message: InboundMessage) -> Dict[Text, Any]:

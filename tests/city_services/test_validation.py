@@ -65,3 +65,22 @@ def test_text_helpers():
     assert fold("  Núñez, Av. Córdoba° ") == "NUNEZ AV CORDOBA"
     assert fix_mojibake("NUÃ‘EZ") == "NUÑEZ"
     assert fix_mojibake("Núñez") == "Núñez"
+
+
+@pytest.mark.parametrize("raw", ["a\x00b", "\x00"])
+def test_text_refuses_nul_characters_postgresql_cannot_store(raw):
+    with pytest.raises(v.ApiError) as raised:
+        v.text(raw, "description")
+    assert (raised.value.status, raised.value.code) == (422, "invalid_description")
+
+
+@pytest.mark.parametrize("raw", ["٣٠١٢٣٤٥٦", "３０１２３４５６"])  # Arabic-Indic, full-width digits
+def test_dni_takes_only_ascii_digits(raw):
+    with pytest.raises(v.ApiError):
+        v.dni(raw)
+
+
+@pytest.mark.parametrize("raw", ["SOL-٠٠٠١٢٣", "SOL-１２３"])
+def test_references_take_only_ascii_digits(raw):
+    with pytest.raises(v.ApiError):
+        v.reference(raw, "SOL")

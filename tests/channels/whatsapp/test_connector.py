@@ -85,6 +85,56 @@ async def test_signed_but_invalid_body_is_400(harness: ChannelHarness, body: byt
     assert response.status_code == 400 and harness.agent.handled == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"object": "whatsapp_business_account", "entry": [{"changes": [',  # truncated
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the JSON parser recurses
+        b'{"entry": ' + b"[" * 40 + b"]" * 40 + b"}",  # deeper than any delivery
+        '{"object": "whatsapp_business_account", "entry": []}'.encode("utf-16"),
+        '{"object": "whatsapp_business_account", "entry": [], "x": "señal"}'.encode("latin-1"),
+        b'{"entry": [], "n": ' + b"9" * 5000 + b"}",  # an integer Python refuses to convert
+        b"\x00\x01\x02",
+    ],
+    ids=["truncated", "recursion", "too-deep", "utf-16", "latin-1", "huge-int", "binary"],
+)
+async def test_signed_hostile_bodies_get_400_never_500(harness: ChannelHarness, body: bytes) -> None:
+    response = await harness.deliver(body)
+    assert response.status_code == 400, response.text
+    assert harness.agent.handled == []
+
+
+async def test_an_oversized_body_gets_413_before_its_signature_is_computed(harness: ChannelHarness) -> None:
+    from channels.whatsapp.webhook_server import MAX_BODY_BYTES
+
+    response = await harness.deliver(b" " * (MAX_BODY_BYTES + 1))
+    assert response.status_code == 413 and harness.agent.handled == []
+
+
+@pytest.mark.parametrize(
+    "bad_message",
+    ["x", {"from": "5491155550999", "id": "wamid.HOSTILE1", "type": "text", "text": "hi"}],
+    ids=["a-string", "text-not-an-object"],
+)
+async def test_a_signed_delivery_with_a_malformed_message_is_200_and_its_siblings_get_their_turns(
+    harness: ChannelHarness, bad_message
+) -> None:
+    # issue 14: this raised AttributeError -> 500, and Meta redelivered the whole delivery for days
+    payload = load_payload("multi_entry")
+    payload["entry"][0]["changes"][0]["value"]["messages"].insert(1, bad_message)
+    response = await harness.deliver(payload)
+    assert response.status_code == 200, response.text
+    assert len(harness.agent.handled) == 3, "the valid messages of the delivery each get a turn"
+
+
+async def test_a_signed_delivery_of_only_malformed_items_is_200_without_turns(harness: ChannelHarness) -> None:
+    payload = load_payload("text")
+    payload["entry"][0]["changes"][0]["value"]["messages"] = ["x", 1, None]
+    response = await harness.deliver(payload)
+    assert response.status_code == 200 and harness.agent.handled == []
+    assert harness.channel.health()[1]["malformed_items"] == 3
+
+
 async def test_unsigned_webhooks_only_with_the_development_flag(make_harness) -> None:
     harness = make_harness(app_secret=None, allow_unsigned_webhooks=True)
     response = await harness.deliver(load_payload("text"), secret=None)
@@ -172,7 +222,7 @@ async def test_image_is_downloaded_and_referenced(harness: ChannelHarness, fake_
 
 async def test_image_without_caption_is_an_inform(harness: ChannelHarness, fake_graph_api: FakeGraphApi) -> None:
     payload = load_payload("image_no_caption")
-    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"jpeg", "image/jpeg")
+    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"\xff\xd8\xff\xe0 jpeg", "image/jpeg")
     await harness.deliver(payload)
     (message,) = harness.agent.handled
     assert message.text == "/inform" and message.metadata["whatsapp"]["media"]["status"] == "stored"
@@ -185,6 +235,31 @@ async def test_failed_media_download_still_processes_the_message(harness: Channe
     media = message.metadata["whatsapp"]["media"]
     assert media["status"] == "failed" and media["path"] is None
     assert graph_texts(fake_graph_api), "the citizen still gets an answer"
+
+
+async def test_a_photo_that_is_no_image_is_not_stored_and_asked_for_again(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain, tmp_path
+) -> None:
+    payload = load_payload("image_no_caption")
+    fake_graph_api.add_media(first_message(payload)["image"]["id"], b"MZ\x90\x00 an executable", "image/jpeg")
+    await harness.deliver(payload)
+    assert harness.agent.handled == [], "no turn: the form still waits for the photo"
+    expected = [r["text"] for r in project_domain.responses["utter_photo_not_received"]]
+    assert graph_texts(fake_graph_api) and graph_texts(fake_graph_api)[0] in expected
+    assert not (tmp_path / "media").exists() or list((tmp_path / "media").iterdir()) == []
+
+
+async def test_a_captioned_photo_with_a_wrong_checksum_still_brings_its_caption_without_the_photo(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain
+) -> None:
+    payload = load_payload("image")
+    raw = first_message(payload)["image"]
+    fake_graph_api.add_media(raw["id"], b"\xff\xd8\xff\xe0 jpeg", "image/jpeg", sha256="0" * 64)
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    assert message.text == raw["caption"] and "media" not in message.metadata["whatsapp"]
+    expected = [r["text"] for r in project_domain.responses["utter_photo_not_received"]]
+    assert graph_texts(fake_graph_api)[0] in expected, "the citizen is asked for the photo first"
 
 
 @pytest.mark.parametrize("name", ["audio", "video", "document", "sticker", "reaction", "contacts", "unsupported"])

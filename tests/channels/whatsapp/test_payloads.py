@@ -182,3 +182,87 @@ def test_repr_masks_phone_numbers() -> None:
 def test_record_round_trip() -> None:
     message: InboundMessage = parse_notification(load_payload("location")).messages[0]
     assert message_from_record(message_record(message)) == message
+
+
+# ---- hostile shapes: each bad item is skipped, counted, and its siblings kept ------------
+
+def _value(payload):
+    return payload["entry"][0]["changes"][0]["value"]
+
+
+@pytest.mark.parametrize(
+    "bad_message",
+    [
+        "x",
+        1,
+        None,
+        ["nested"],
+        {"from": "5491155550101", "id": "wamid.BAD1", "type": "text", "text": "hi"},
+        {"from": "5491155550101", "id": "wamid.BAD2", "type": "text", "text": {"body": {"a": 1}}},
+        {"from": "5491155550101", "id": "wamid.BAD3", "type": "location", "location": "here"},
+        {"from": "5491155550101", "id": "wamid.BAD4", "type": "interactive", "interactive": "tap"},
+        {"from": "5491155550101", "id": "wamid.BAD5", "type": "button", "button": ["b"]},
+        {"from": "5491155550101", "id": "wamid.BAD6", "type": "reaction", "reaction": 7},
+        {"from": "5491155550101", "id": "wamid.BAD7", "type": "text", "text": {"body": "x"}, "context": "c"},
+        {"from": "5491155550101", "id": "wamid.BAD8", "type": "text", "text": {"body": "x"}, "errors": "e"},
+        {"from": "5491155550101", "id": "wamid.BAD9", "type": "text", "text": {"body": "x"}, "timestamp": [1]},
+        {"from": ["5491155550101"], "id": "wamid.BAD10", "type": "text", "text": {"body": "x"}},
+        {"from": "5491155550101", "id": {"x": 1}, "type": "text", "text": {"body": "x"}},
+        {"from": "5491155550101", "id": "wamid.BAD11", "type": ["text"], "text": {"body": "x"}},
+        {"from": "5491155550101", "id": "wamid.BAD12", "type": "image", "image": {"id": None}},
+        {"from": "5491155550101", "id": "wamid.BAD13", "type": "location",
+         "location": {"latitude": "NaN", "longitude": 1}},
+    ],
+)
+def test_a_malformed_message_is_skipped_and_counted_keeping_its_siblings(bad_message) -> None:
+    payload = load_payload("multi_entry")
+    _value(payload)["messages"].insert(1, bad_message)
+    notification = parse_notification(payload)
+    assert len(notification.messages) == 3, "the three valid messages of the delivery"
+    assert notification.skipped == 1
+
+
+@pytest.mark.parametrize(
+    "bad_value",
+    [
+        {"value": "x"},
+        {"value": {"metadata": "m", "messages": [{"from": "1", "id": "w", "type": "text", "text": {"body": "x"}}]}},
+        {"value": {"contacts": "c", "messages": []}},
+        {"value": {"contacts": [{"wa_id": "1", "profile": "p"}]}},
+        {"value": {"messages": "m"}},
+        {"value": {"messages": {"a": 1}}},
+        {"value": {"statuses": 5}},
+        {"value": {"errors": [{"code": "x"}]}},
+        {"value": {"errors": {"code": 1}}},
+        "change",
+        [],
+    ],
+)
+def test_a_malformed_change_never_raises_and_keeps_the_other_entries(bad_value) -> None:
+    payload = load_payload("multi_entry")
+    payload["entry"][0]["changes"].append(bad_value)
+    notification = parse_notification(payload)
+    assert len(notification.messages) == 3
+    assert notification.skipped >= 1
+
+
+@pytest.mark.parametrize("bad_changes", ["changes", 7, {"a": 1}, [None]])
+def test_malformed_entries_and_changes_lists_are_skipped(bad_changes) -> None:
+    payload = load_payload("multi_entry")
+    payload["entry"].insert(0, {"id": "1", "changes": bad_changes})
+    payload["entry"].append("entry")
+    notification = parse_notification(payload)
+    assert len(notification.messages) == 3 and notification.skipped >= 2
+
+
+@pytest.mark.parametrize(
+    "bad_status",
+    ["s", {"id": "wamid.S", "status": ["read"]}, {"id": "wamid.S", "status": "read", "errors": "e"},
+     {"id": "wamid.S", "status": "read", "conversation": "c"}, {"id": "wamid.S", "status": "read", "pricing": 1}],
+)
+def test_a_malformed_status_is_skipped(bad_status) -> None:
+    payload = load_payload("multi_entry")
+    statuses = [s for e in payload["entry"] for c in e["changes"] for s in c["value"].get("statuses", [])]
+    payload["entry"][1]["changes"][0]["value"].setdefault("statuses", []).append(bad_status)
+    notification = parse_notification(payload)
+    assert len(notification.statuses) == len(statuses) and notification.skipped == 1

@@ -95,6 +95,39 @@ async def test_a_body_that_is_not_a_webhook_gets_400(served) -> None:
             assert response.status == 400
 
 
+async def post_raw(harness: ChannelHarness, raw: bytes, secret: Optional[Text] = APP_SECRET) -> int:
+    headers = {SIGNATURE_HEADER: compute_signature(secret, raw)} if secret else {}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url(harness), data=raw, headers=headers) as response:
+            return response.status
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, 400),
+        ('{"entry": [], "x": "señal"}'.encode("latin-1"), 400),
+        (b'{"entry": [{"changes": [', 400),
+        (b" " * (8 * 1024 * 1024 + 1), 413),
+    ],
+    ids=["recursion", "latin-1", "truncated", "oversized"],
+)
+async def test_hostile_bodies_on_the_own_port_get_4xx(served, raw: bytes, expected: int) -> None:
+    harness = served()
+    assert await post_raw(harness, raw) == expected
+    await harness.channel.drain()
+    assert harness.agent.handled == []
+
+
+async def test_a_malformed_message_on_the_own_port_is_200_and_its_sibling_runs(served) -> None:
+    harness = served()
+    payload = text_from("5491155550311", "wamid.WS11", "hola")
+    payload["entry"][0]["changes"][0]["value"]["messages"].append({"type": "text", "text": "hi"})
+    assert (await post(harness, payload))[0] == 200
+    await harness.channel.drain()
+    assert [m.text for m in harness.agent.handled] == ["hola"]
+
+
 async def test_the_subscription_handshake_and_health_are_served_too(served) -> None:
     harness = served()
     async with aiohttp.ClientSession() as session:
