@@ -120,7 +120,7 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
     @staticmethod
     def _purge_deliveries(storage: WhatsAppStorage, **criteria: Any) -> Dict[Text, int]:
         if storage.dedup_redis_url:
-            return purge_redis(storage.dedup_redis_url, **criteria)
+            return purge_redis(storage.dedup_redis_url, prefix=storage.dedup_redis_prefix, **criteria)
         return purge_sqlite(storage.dedup_sqlite_path, **criteria)
 
     def purge_older_than(self, before: float) -> Dict[Text, int]:

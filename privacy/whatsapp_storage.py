@@ -19,6 +19,8 @@ class WhatsAppStorage:
     media_dir: Text
     dedup_sqlite_path: Text
     dedup_redis_url: Optional[Text]
+    # RedisProcessedMessageStore's own default; the connector sets no other
+    dedup_redis_prefix: Text = "vecino:whatsapp"
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[Text, Text]] = None) -> "WhatsAppStorage":

@@ -261,24 +261,25 @@ def purge_redis(
     """The same over Redis: the claim keys (value: claim time) and the pending hash."""
     import redis
 
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(url, decode_responses=True)
     try:
-        keys = {f"{prefix}:wamid:{wamid}" for wamid in wamids}
-        if before is not None:
-            for key in client.scan_iter(match=f"{prefix}:wamid:*", count=500):
-                claimed_at = client.get(key)
-                if claimed_at is not None and float(claimed_at) < before:
-                    keys.add(key.decode() if isinstance(key, bytes) else key)
-        records = client.delete(*keys) if keys else 0
         pending_key = f"{prefix}:pending"
         doomed = [
-            field
-            for field, payload in client.hgetall(pending_key).items()
-            if (field.decode() if isinstance(field, bytes) else field) in set(wamids)
+            wamid
+            for wamid, payload in client.hgetall(pending_key).items()
+            if wamid in set(wamids)
             or (before is not None and _sent_at(payload) < before)
             or (sender_digits and _sender_of(payload) == sender_digits)
         ]
         pending = client.hdel(pending_key, *doomed) if doomed else 0
+        keys = {f"{prefix}:wamid:{wamid}" for wamid in [*wamids, *doomed]}
+        if before is not None:
+            for key in client.scan_iter(match=f"{prefix}:wamid:*", count=500):
+                claimed_at = client.get(key)
+                if claimed_at is not None and float(claimed_at) < before:
+                    keys.add(key)
+        records = client.delete(*keys) if keys else 0
     finally:
         client.close()
-    return {"dedup_records": records, "pending_messages": pending}
+    # a pending message's claim is counted with it, as SQLite keeps both in one row
+    return {"dedup_records": max(records - pending, 0), "pending_messages": pending}
