@@ -4,8 +4,8 @@ The rules ask first (utter_confirm_delete_data); this action runs on the citizen
 erases the city's records of ``tracker.sender_id`` (the identity every flow books and
 reports under). The conversation itself, the photos it carried and the WhatsApp delivery
 records are erased by Rasa's tracker store (privacy/tracker_store.py) when it saves this
-turn: this action's own ``ActionExecuted`` is the marker it looks for. Erasing them here,
-mid-turn, would be undone by the save that follows.
+turn: this action's ``ActionExecuted`` followed by the ``AllSlotsReset`` it returns is the
+marker it looks for. Erasing them here, mid-turn, would be undone by the save that follows.
 """
 import asyncio
 import logging
@@ -44,5 +44,6 @@ class ActionDeleteMyData(Action):
                 service_requests=erased.service_requests,
                 incidents=erased.incidents,
             )
-        # Nothing personal stays in the slots of this process either (InMemory stores).
+        # The tracker store's marker (see above); the conversation goes even when the city
+        # systems failed, as utter_data_deletion_failed tells the citizen.
         return [AllSlotsReset()]

@@ -8,10 +8,14 @@ Why the erasure lives in the store and not in the action: ``SQLTrackerStore.save
 only the tracker's events beyond the number already stored for the latest session. An
 action that deleted the rows mid-turn would see them all written again by the save that
 ends the turn. So the action (``action_delete_my_data``) only erases the city's records; when
-this store saves a turn whose new events include that action's ``ActionExecuted``, it
-deletes every stored event of the sender instead of saving, then the photos the
-conversation carried and the WhatsApp delivery records of its messages. Any other save is
-exactly ``SQLTrackerStore.save``.
+this store saves a turn whose new events include that action's ``ActionExecuted`` followed by
+the ``AllSlotsReset`` it returns, it deletes every stored event of the sender instead of
+saving, then the photos the conversation carried and the WhatsApp delivery records of its
+messages. Any other save is exactly ``SQLTrackerStore.save``.
+
+The reset is part of the marker because Rasa logs an action's ``ActionExecuted`` even when
+the action server failed (``MessageProcessor._run_action`` then returns no events): a
+citizen whose erasure never ran keeps their conversation and can ask again.
 """
 import asyncio
 import json
@@ -21,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted, SessionStarted
+from rasa.shared.core.events import ActionExecuted, AllSlotsReset, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels.whatsapp.dedup import purge_redis, purge_sqlite
@@ -96,8 +100,10 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
         return any(
-            isinstance(event, ActionExecuted) and event.action_name == self.forget_action
-            for event in new_events
+            isinstance(event, ActionExecuted)
+            and event.action_name == self.forget_action
+            and isinstance(following, AllSlotsReset)
+            for event, following in zip(new_events, new_events[1:])
         )
 
     def forget(self, sender_id: Text, unsaved: Iterable[Any] = ()) -> ForgottenConversation:

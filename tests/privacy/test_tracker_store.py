@@ -15,6 +15,7 @@ from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    AllSlotsReset,
     BotUttered,
     Event,
     SessionStarted,
@@ -92,6 +93,7 @@ def _confirmed_erasure(wamid: str) -> List[Event]:
     return [
         UserUttered("sí", {"name": "affirm", "confidence": 1.0}, message_id=wamid),
         ActionExecuted("action_delete_my_data"),
+        AllSlotsReset(),
         BotUttered("Listo, borré tus datos"),
         ActionExecuted("action_listen"),
     ]
@@ -153,6 +155,17 @@ async def test_the_confirmed_turn_erases_the_conversation_photos_and_deliveries(
     tracker = await store.retrieve(sender)
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["hola de nuevo"]
     assert _stored(store, sender) == ["session_started", "user", "slot", "action", "bot", "action"]
+
+
+async def test_an_erasure_that_never_ran_keeps_the_conversation(store_settings, storage):
+    """Rasa logs the action even when the action server failed; then the action returned nothing."""
+    store = _store(store_settings, storage)
+    sender = "5491100000008"
+    await _save(store, sender, [SessionStarted()] + _turn("hola", "wamid.K1"))
+    failed = [e for e in _confirmed_erasure("wamid.K2") if not isinstance(e, AllSlotsReset)]
+    await _save(store, sender, failed)
+    assert _stored(store, sender) == ["session_started"] + ["user", "slot", "action", "bot", "action"] \
+        + ["user", "action", "bot", "action"]
 
 
 async def test_the_erasure_reaches_redis_deliveries(store_settings, tmp_path):
