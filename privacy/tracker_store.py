@@ -9,7 +9,7 @@ only the tracker's events beyond the number already stored for the latest sessio
 action that deleted the rows mid-turn would see them all written again by the save that
 ends the turn. So the action (``action_delete_my_data``) only erases the city's records; when
 this store saves a turn whose new events include that action's ``ActionExecuted`` followed by
-the ``AllSlotsReset`` it returns, it deletes every stored event of the sender instead of
+the ``AllSlotsReset`` it returns (after its messages), it deletes every stored event of the sender instead of
 saving, then the photos the conversation carried and the WhatsApp delivery records of its
 messages. Any other save is exactly ``SQLTrackerStore.save``.
 
@@ -64,6 +64,17 @@ def _traces(events: Iterable[Dict[Text, Any]]) -> "tuple[Set[Text], Set[Text]]":
     return message_ids, media_paths
 
 
+def _events_of_action(events: List[Any]) -> List[Any]:
+    """The events an action returned: those after its ``ActionExecuted``, up to the next one
+    (Rasa puts the action's messages first, then the events it returned)."""
+    returned = []
+    for event in events:
+        if isinstance(event, ActionExecuted):
+            break
+        returned.append(event)
+    return returned
+
+
 class ForgettingSQLTrackerStore(SQLTrackerStore):
     def __init__(
         self,
@@ -102,8 +113,8 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         return any(
             isinstance(event, ActionExecuted)
             and event.action_name == self.forget_action
-            and isinstance(following, AllSlotsReset)
-            for event, following in zip(new_events, new_events[1:])
+            and any(isinstance(e, AllSlotsReset) for e in _events_of_action(new_events[i + 1:]))
+            for i, event in enumerate(new_events)
         )
 
     def forget(self, sender_id: Text, unsaved: Iterable[Any] = ()) -> ForgottenConversation:

@@ -158,6 +158,16 @@ async def test_purge_of_redis_delivery_records_and_pending_messages():
         await store.close()
 
 
+def test_purge_before_anything_was_stored(whatsapp_files, city, tmp_path, capsys):
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: privacy.tracker_store.ForgettingSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {tmp_path / 'var' / 'tracker.db'}\n", encoding="utf-8")
+    assert purge.main(["--endpoints", str(endpoints)]) == 0
+    assert "conversations: nothing stored yet" in capsys.readouterr().out
+    assert not (tmp_path / "var").exists(), "the purge creates no database"
+
+
 def test_retention_days_default_and_environment():
     assert purge.retention_days(None, {}) == 90
     assert purge.retention_days(None, {"RETENTION_DAYS": "30"}) == 30

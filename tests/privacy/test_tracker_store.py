@@ -93,8 +93,8 @@ def _confirmed_erasure(wamid: str) -> List[Event]:
     return [
         UserUttered("sí", {"name": "affirm", "confidence": 1.0}, message_id=wamid),
         ActionExecuted("action_delete_my_data"),
+        BotUttered("Listo, borré tus datos"),  # Rasa logs the action's messages first
         AllSlotsReset(),
-        BotUttered("Listo, borré tus datos"),
         ActionExecuted("action_listen"),
     ]
 
@@ -166,6 +166,11 @@ async def test_an_erasure_that_never_ran_keeps_the_conversation(store_settings, 
     await _save(store, sender, failed)
     assert _stored(store, sender) == ["session_started"] + ["user", "slot", "action", "bot", "action"] \
         + ["user", "action", "bot", "action"]
+    # nor does a reset returned by another action later in the turn count
+    other = _confirmed_erasure("wamid.K3")
+    other.insert(2, ActionExecuted("action_stop"))
+    await _save(store, sender, other)
+    assert "session_started" in _stored(store, sender)
 
 
 async def test_the_erasure_reaches_redis_deliveries(store_settings, tmp_path):
