@@ -5,7 +5,7 @@ CONFIG ?= config.yml
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test train shell actions city-services validate bench constraints clean \
-        inbox merge report lint-data
+        inbox merge report lint-data purge
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ lint-data: setup ## Check the training data and answers (also run by make test)
 
 constraints: setup ## Refresh constraints.txt from the installed environment
 	@{ echo '# Exact versions of every package, as resolved and tested (regenerate: make constraints).'; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+
+purge: setup ## Delete or anonymise personal data older than DAYS (default RETENTION_DAYS, else 90)
+	$(PY) -m privacy.purge $(if $(DAYS),--days $(DAYS))
 
 clean: ## Remove trained models, results and local databases
 	rm -rf models/*.tar.gz results reports var .rasa

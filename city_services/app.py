@@ -24,7 +24,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse, json as _json, raw, text
 
-from city_services import repository, validation as v
+from city_services import repository, retention, validation as v
 from city_services.barrios import canonical_barrio
 from city_services.clock import now
 from city_services.config import Settings
@@ -433,5 +433,23 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
         _operator(request)
         status = v.choice(_body(request).get("status"), "status", ("open", "taken", "closed"))
         return json(await _db(request, repository.set_handoff_status, handoff_id, status))
+
+    # ----------------------------------------------------------- retention
+
+    @app.post("/citizens/erase")
+    async def erase_citizen(request: Request) -> HTTPResponse:
+        # The id travels in the body: sender ids may hold ':' or '/', awkward in a path.
+        _operator(request)
+        citizen_id = v.text(_body(request).get("citizen_id"), "citizen_id", 200)
+        return json(await _db(request, retention.forget_citizen, citizen_id))
+
+    @app.post("/retention/purge")
+    async def purge(request: Request) -> HTTPResponse:
+        _operator(request)
+        days = _body(request).get("older_than_days")
+        if days is None:
+            raise v.invalid("older_than_days", "older_than_days is required")
+        days = v.integer(days, "older_than_days", 0, 36500, 0)
+        return json(await _db(request, retention.anonymise_older_than, days))
 
     return app

@@ -14,6 +14,8 @@ from rasa.core.lock_store import RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
+from trainers.masking import mask_sender
+
 ROOT = Path(__file__).resolve().parent.parent
 EXCHANGE = RABBITMQ_EXCHANGE  # Rasa's pika broker fans events out to the queues of endpoints.prod.yml
 pytestmark = pytest.mark.model
@@ -41,6 +43,7 @@ def production_environment(monkeypatch):
         "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_NAME": name, "DB_USER": "postgres", "DB_PASSWORD": "",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379",
         "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_USER": "guest", "RABBITMQ_PASSWORD": "guest",
+        "EVENT_BROKER_SENDER_KEY": "test-sender-key",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -65,7 +68,10 @@ class EventSubscriber:
         await self._connection.close()
 
     async def events_of(self, sender_id: str, until_action: str, timeout: float = 20.0) -> list:
-        """This conversation's events, up to the bot action `until_action`."""
+        """This conversation's events, up to the bot action `until_action`.
+
+        The broker publishes the sender as a pseudonym (privacy/event_broker.py)."""
+        sender_id = mask_sender(sender_id, b"test-sender-key")
         loop = asyncio.get_running_loop()
         events, deadline = [], loop.time() + timeout
         while loop.time() < deadline:
@@ -104,6 +110,7 @@ async def test_a_conversation_is_stored_locked_and_published(trained_model, prod
     assert actions[actions.index("utter_menu"):] == ["utter_menu", "utter_more_topics", "action_listen", "utter_thank", "action_listen"]
 
     assert [e["event"] for e in published].count("user") == 2
+    assert sender not in json.dumps(published), "the sender id is published as a pseudonym only"
     assert {e.get("name") for e in published if e["event"] == "action"} >= {"utter_menu", "utter_thank"}
     if agent.tracker_store.event_broker:
         await agent.tracker_store.event_broker.close()

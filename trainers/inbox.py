@@ -105,9 +105,13 @@ def store_url(store: Optional[str], root: Path = PROJECT_ROOT) -> str:
         from rasa.shared.utils.io import read_yaml
 
         config = (read_yaml(endpoints.read_text(encoding="utf-8")) or {}).get("tracker_store")
-        if config and str(config.get("type", "")).lower() == "sql":
+        if config and str(config.get("type", "")).lower() in SQL_TRACKER_STORES:
             return _endpoint_url(config, root)
     return f"sqlite:///{(root / 'rasa.db').resolve()}"
+
+
+# Rasa's own type and the project's SQL store with forgetting (privacy/tracker_store.py).
+SQL_TRACKER_STORES = ("sql", "privacy.tracker_store.forgettingsqltrackerstore")
 
 
 def _endpoint_url(config: Dict[str, Any], root: Path) -> str:

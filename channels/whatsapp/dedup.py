@@ -199,3 +199,87 @@ def create_store(config: WhatsAppConfig) -> ProcessedMessageStore:
     if config.dedup_redis_url:
         return RedisProcessedMessageStore(config.dedup_redis_url, config.dedup_ttl_days)
     return SQLiteProcessedMessageStore(config.dedup_sqlite_path, config.dedup_ttl_days)
+
+
+# ---- forgetting (privacy/): blocking helpers, run from a thread or the purge command ----
+
+
+def _sender_of(payload: Optional[Text]) -> Text:
+    """Digits of the wa_id a pending payload came from ("" when unreadable)."""
+    try:
+        sender = str(json.loads(payload or "null")["message"]["from"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return "".join(c for c in sender if c.isdigit())
+
+
+def _sent_at(payload: Optional[Text]) -> float:
+    try:
+        return float(json.loads(payload or "null")["message"]["timestamp"])
+    except (KeyError, TypeError, ValueError):
+        return 0.0  # unreadable: old enough for any limit
+
+
+def purge_sqlite(
+    path: Text,
+    before: Optional[float] = None,
+    wamids: Sequence[Text] = (),
+    sender_digits: Optional[Text] = None,
+) -> Dict[Text, int]:
+    """Deletes records claimed before ``before``, the ``wamids`` and ``sender_digits``'s pending ones."""
+    if not os.path.exists(path):
+        return {"dedup_records": 0, "pending_messages": 0}
+    connection = sqlite3.connect(path, timeout=10)
+    try:
+        with connection:
+            rows = connection.execute(
+                "SELECT wamid, received_at, done, payload FROM processed_messages"
+            ).fetchall()
+            doomed = {
+                wamid
+                for wamid, received_at, done, payload in rows
+                if (before is not None and received_at < before)
+                or wamid in set(wamids)
+                or (sender_digits and not done and _sender_of(payload) == sender_digits)
+            }
+            connection.executemany(
+                "DELETE FROM processed_messages WHERE wamid = ?", [(w,) for w in doomed]
+            )
+    finally:
+        connection.close()
+    pending = sum(1 for wamid, _, done, _ in rows if wamid in doomed and not done)
+    return {"dedup_records": len(doomed) - pending, "pending_messages": pending}
+
+
+def purge_redis(
+    url: Text,
+    before: Optional[float] = None,
+    wamids: Sequence[Text] = (),
+    sender_digits: Optional[Text] = None,
+    prefix: Text = "vecino:whatsapp",
+) -> Dict[Text, int]:
+    """The same over Redis: the claim keys (value: claim time) and the pending hash."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        pending_key = f"{prefix}:pending"
+        doomed = [
+            wamid
+            for wamid, payload in client.hgetall(pending_key).items()
+            if wamid in set(wamids)
+            or (before is not None and _sent_at(payload) < before)
+            or (sender_digits and _sender_of(payload) == sender_digits)
+        ]
+        pending = client.hdel(pending_key, *doomed) if doomed else 0
+        keys = {f"{prefix}:wamid:{wamid}" for wamid in [*wamids, *doomed]}
+        if before is not None:
+            for key in client.scan_iter(match=f"{prefix}:wamid:*", count=500):
+                claimed_at = client.get(key)
+                if claimed_at is not None and float(claimed_at) < before:
+                    keys.add(key)
+        records = client.delete(*keys) if keys else 0
+    finally:
+        client.close()
+    # a pending message's claim is counted with it, as SQLite keeps both in one row
+    return {"dedup_records": max(records - pending, 0), "pending_messages": pending}

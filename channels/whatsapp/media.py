@@ -16,7 +16,7 @@ import mimetypes
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Protocol, Text
+from typing import Any, Dict, Optional, Protocol, Sequence, Text
 
 from channels.whatsapp.graph_api import ForeignMediaHost, GraphApiClient, GraphApiError
 
@@ -137,3 +137,28 @@ async def fetch_media(
         logger.warning("Could not store media %s: %s", media_id, error)
         return StoredMedia(media_id, actual, None, FAILED)
     return StoredMedia(media_id, actual, path, STORED)
+
+
+# ---- forgetting (privacy/): blocking helpers, run from a thread or the purge command ----
+
+
+def purge_media(root: Text, before: Optional[float] = None, paths: Sequence[Text] = ()) -> int:
+    """Deletes files under ``root`` modified before ``before`` and the given ``paths``.
+
+    A path outside ``root`` is never touched: references come from message metadata.
+    """
+    root = os.path.realpath(root)
+    doomed = set()
+    for path in paths:
+        real = os.path.realpath(path)
+        if real.startswith(root + os.sep) and os.path.isfile(real):
+            doomed.add(real)
+    if before is not None and os.path.isdir(root):
+        for directory, _, names in os.walk(root):
+            for name in names:
+                path = os.path.join(directory, name)
+                if os.path.getmtime(path) < before:
+                    doomed.add(path)
+    for path in doomed:
+        os.remove(path)
+    return len(doomed)

@@ -165,6 +165,14 @@ def test_store_url_comes_from_endpoints(tmp_path, monkeypatch):
     assert store_url("postgresql://x@h/db", tmp_path) == "postgresql://x@h/db"
 
 
+def test_store_url_comes_from_the_forgetting_store_too(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
+    (tmp_path / "endpoints.yml").write_text(
+        "tracker_store:\n  type: privacy.tracker_store.ForgettingSQLTrackerStore\n"
+        "  dialect: sqlite\n  db: var/tracker.db\n", encoding="utf-8")
+    assert store_url(None, tmp_path) == f"sqlite:///{(tmp_path / 'var/tracker.db').resolve()}"
+
+
 def test_bad_dates_are_refused_in_spanish(capsys):
     with pytest.raises(SystemExit):
         inbox_module.main(["--desde", "22/11/2026"])

@@ -1,0 +1,131 @@
+"""Acceptance: "borrar mis datos" with the trained model, the project's action server, the
+reference city services and the forgetting tracker store (SQLite and PostgreSQL), as
+endpoints.yml and endpoints.prod.yml wire them. After the citizen confirms, the tracker store
+holds nothing of them, their photo and their city records are gone; after a "no", nothing is.
+"""
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator, List, Text
+
+import pytest
+import requests
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.core.domain import Domain
+from rasa.utils.endpoints import EndpointConfig
+
+from actions.clients import HandoffsClient
+from privacy.tracker_store import ForgettingSQLTrackerStore
+from privacy.whatsapp_storage import WhatsAppStorage
+from tests.fixtures.assistant import _environment
+from tests.fixtures.city_services import OPERATOR_TOKEN, _pg_admin_url, fresh_pg_database
+from tests.fixtures.graph_api import _free_port, start_sanic_in_thread, stop_sanic_thread
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def _text_of(response: Text) -> Text:
+    return DOMAIN.responses[response][0]["text"]
+
+
+@pytest.fixture(scope="module")
+def erasing_action_server(city_services: str) -> Iterator[str]:
+    """The project's action server with the operator token the city services accept."""
+    from rasa_sdk.endpoint import create_app
+
+    with _environment(CITY_SERVICES_URL=city_services, CITY_SERVICES_OPERATOR_TOKEN=OPERATOR_TOKEN,
+                      ECOBICI_GBFS_URL=None):
+        app = create_app("actions")
+    port = _free_port()
+    loop, thread = start_sanic_in_thread(app, port)
+    try:
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        stop_sanic_thread(loop, thread)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path: Path) -> Iterator[ForgettingSQLTrackerStore]:
+    storage = WhatsAppStorage(str(tmp_path / "media"), str(tmp_path / "processed.sqlite3"), None)
+    if request.param == "sqlite":
+        yield ForgettingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"),
+                                        whatsapp_storage=storage)
+        return
+    admin_url = _pg_admin_url()
+    if admin_url is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    with fresh_pg_database(admin_url) as url:
+        user_host, name = url.split("://", 1)[1].rsplit("/", 1)
+        store = ForgettingSQLTrackerStore(domain=DOMAIN, dialect="postgresql", host="127.0.0.1", port=5432,
+                                          db=name, username=user_host.split("@")[0], whatsapp_storage=storage)
+        yield store
+        store.engine.dispose()
+
+
+@pytest.fixture
+def agent(trained_model: Path, erasing_action_server: str, store: ForgettingSQLTrackerStore) -> Agent:
+    return Agent.load(str(trained_model), action_endpoint=EndpointConfig(url=erasing_action_server),
+                      tracker_store=store)
+
+
+async def _say(agent: Agent, sender: Text, text: Text, metadata=None) -> List[Text]:
+    output = CollectingOutputChannel()
+    await agent.handle_message(UserMessage(text, output, sender, metadata=metadata, input_channel="whatsapp"))
+    return [message.get("text") for message in output.messages]
+
+
+def _stored(store: ForgettingSQLTrackerStore, sender: Text) -> List[Text]:
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent.type_name).filter(store.SQLEvent.sender_id == sender)
+        return [row for (row,) in rows]
+
+
+def _open_handoffs_of(city_services: Text, sender: Text) -> list:
+    body = requests.get(f"{city_services}/handoffs", timeout=10,
+                        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}).json()
+    return [item for item in body["handoffs"] if item["citizen_id"] == sender]
+
+
+async def test_confirmed_erasure_leaves_nothing_of_the_citizen(agent, store, city_services):
+    sender = f"54911{uuid.uuid4().int % 10**8:08d}"
+    storage = store.storage
+    os.makedirs(storage.media_dir, exist_ok=True)
+    photo = Path(storage.media_dir) / "987654321.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a jpeg")
+    HandoffsClient(city_services).request(sender, "consulta", "whatsapp", "mi dni es 30123456")
+
+    await _say(agent, sender, "hola")
+    await _say(agent, sender, "mi dni es 30123456",
+               metadata={"whatsapp": {"media": {"id": "987654321", "path": str(photo), "status": "stored"}}})
+    assert "user" in _stored(store, sender)
+
+    assert await _say(agent, sender, "che, borrame todos mis datos por favor") \
+        == [_text_of("utter_confirm_delete_data")]
+    answer = await _say(agent, sender, "/affirm")  # the citizen taps "Sí, borrar todo"
+
+    assert len(answer) == 1 and answer[0].startswith("Listo, borré tus datos: 0 turno(s), 1 pedido(s)"), answer
+    assert _stored(store, sender) == [], "the tracker store must hold nothing of the citizen"
+    assert await store.retrieve(sender) is None
+    assert not photo.exists()
+    assert _open_handoffs_of(city_services, sender) == []
+
+    # Writing again starts from scratch, and is stored as usual.
+    await _say(agent, sender, "hola")
+    tracker = await store.retrieve(sender)
+    assert [e.text for e in tracker.events if e.type_name == "user"] == ["hola"]
+
+
+async def test_denied_erasure_keeps_everything(agent, store, city_services):
+    sender = f"54911{uuid.uuid4().int % 10**8:08d}"
+    HandoffsClient(city_services).request(sender, "consulta", "whatsapp", "hola")
+
+    assert await _say(agent, sender, "no quiero que guarden mi informacion, eliminenla") \
+        == [_text_of("utter_confirm_delete_data")]
+    assert await _say(agent, sender, "no") == [_text_of("utter_data_deletion_cancelled")]
+
+    assert _stored(store, sender).count("user") == 2
+    assert len(_open_handoffs_of(city_services, sender)) == 1
