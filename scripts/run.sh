@@ -76,6 +76,10 @@ if [ "$PROFILE" = prod ]; then
   case "${RABBITMQ_PASSWORD:-}" in
     "" | guest) refuse "PROFILE=prod needs RABBITMQ_PASSWORD, a RabbitMQ password other than guest" ;;
   esac
+  if [ "$START_CITY_SERVICES" = 1 ]; then  # the reference city services check their own token
+    problem=$("$PY" -c "import os; from city_services.config import production_problem; print(production_problem(os.environ) or '')")
+    [ -z "$problem" ] || refuse "$problem (or START_CITY_SERVICES=0 with the city's real systems)"
+  fi
 fi
 
 # The model of exactly these data, domain and config: reused when it exists (trainers/model.py).
