@@ -29,7 +29,8 @@ pytestmark = pytest.mark.model
 SCRUBBED = (
     "RASA_API_TOKEN", "RASA_JWT_SECRET", "ACTION_SERVER_TOKEN", "REST_CHANNEL_TOKEN", "PROFILE", "MODE",
     "WHATSAPP_APP_SECRET", "SANIC_REQUEST_MAX_SIZE", "RASA_INTERFACE", "ACTIONS_INTERFACE",
-    "CITY_SERVICES_URL", "DB_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD",
+    "CITY_SERVICES_URL", "DB_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD", "CITY_SERVICES_OPERATOR_TOKEN",
+    "START_CITY_SERVICES",
 )
 
 
@@ -291,8 +292,11 @@ def test_a_text_over_4096_characters_gets_the_polite_answer_without_a_turn(stack
         ("REDIS_PASSWORD", {"DB_PASSWORD": "p0stgres", "RABBITMQ_PASSWORD": "r4bbit"}),
         ("RABBITMQ_PASSWORD", {"DB_PASSWORD": "p0stgres", "REDIS_PASSWORD": "r3dis"}),
         ("RABBITMQ_PASSWORD", {"DB_PASSWORD": "p0stgres", "REDIS_PASSWORD": "r3dis", "RABBITMQ_PASSWORD": "guest"}),
+        ("CITY_SERVICES_OPERATOR_TOKEN",
+         {"DB_PASSWORD": "p0stgres", "REDIS_PASSWORD": "r3dis", "RABBITMQ_PASSWORD": "r4bbit",
+          "CITY_SERVICES_OPERATOR_TOKEN": "dev-operator-token"}),
     ],
-    ids=["no-db-password", "no-redis-password", "no-rabbitmq-password", "rabbitmq-guest"],
+    ids=["no-db-password", "no-redis-password", "no-rabbitmq-password", "rabbitmq-guest", "default-operator-token"],
 )
 def test_production_refuses_to_start_without_real_passwords(tmp_path_factory, missing, values):
     root = project_copy(tmp_path_factory.mktemp("prod") / "vecino")
