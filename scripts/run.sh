@@ -142,6 +142,8 @@ if [ -n "${WHATSAPP_APP_SECRET:-}" ]; then
   # The webhook on a port of its own: its 200 does not wait for Rasa's turns
   # (docs/whatsapp.md). WHATSAPP_WEBHOOK_PORT= (empty) serves it on Rasa's port only.
   export WHATSAPP_WEBHOOK_PORT=${WHATSAPP_WEBHOOK_PORT-5007}
+  # like Rasa's port: Meta reaches it through the reverse proxy that terminates TLS
+  export WHATSAPP_WEBHOOK_HOST=${WHATSAPP_WEBHOOK_HOST:-$RASA_INTERFACE}
   if [ -n "$WHATSAPP_WEBHOOK_PORT" ]; then
     echo "WhatsApp channel enabled: webhook at http://<this host>:$WHATSAPP_WEBHOOK_PORT/webhooks/whatsapp/webhook"
     echo "  (also served at http://<this host>:$RASA_PORT/webhooks/whatsapp/webhook)"
