@@ -119,8 +119,8 @@ def create_app(settings: ActionServerSettings, package: Text = "actions") -> San
                 call = parse_action_call(request.body, deflated, settings.max_body_bytes)
             except MalformedActionCall as error:
                 return _refuse(400, str(error))
+            request.parsed_json = call  # rasa-sdk's request.json: parsed once
             if deflated:  # rasa-sdk would inflate it again, without a size limit
-                request.body = json.dumps(call).encode("utf-8")
                 del request.headers["Content-Encoding"]
         return None
 

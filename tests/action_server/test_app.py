@@ -95,3 +95,9 @@ def test_the_server_never_runs_without_a_token():
     with pytest.raises(ValueError):
         ActionServerSettings.from_env({})
     assert ActionServerSettings.from_env({"ACTION_SERVER_TOKEN": "x"}).interface == "127.0.0.1"
+
+
+def test_a_deflated_call_reaches_the_action(app):
+    body = zlib.compress(json.dumps(_call("action_no_such_thing")).encode())
+    _, reply = app.test_client.post(f"/webhook?token={TOKEN}", data=body, headers={"Content-Encoding": "deflate"})
+    assert reply.status == 404, reply.text  # rasa-sdk's answer for an unknown action: the call got through
