@@ -28,7 +28,9 @@ pytestmark = pytest.mark.model
 # Variables of the caller that would change what run.sh does.
 SCRUBBED = (
     "RASA_API_TOKEN", "RASA_JWT_SECRET", "ACTION_SERVER_TOKEN", "REST_CHANNEL_TOKEN", "PROFILE", "MODE",
-    "WHATSAPP_APP_SECRET", "SANIC_REQUEST_MAX_SIZE", "RASA_INTERFACE", "ACTIONS_INTERFACE",
+    "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_GRAPH_URL", "WHATSAPP_WEBHOOK_PORT", "WHATSAPP_WEBHOOK_HOST", "WHATSAPP_DEDUP_REDIS_URL",
+    "SANIC_REQUEST_MAX_SIZE", "RASA_INTERFACE", "ACTIONS_INTERFACE",
     "CITY_SERVICES_URL", "DB_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD", "CITY_SERVICES_OPERATOR_TOKEN",
     "START_CITY_SERVICES",
 )
@@ -91,15 +93,19 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 def stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
     root = project_copy(tmp_path_factory.mktemp("stack") / "vecino")
     ports = []
-    while len(ports) < 3:
+    while len(ports) < 4:
         port = free_port()
         if port not in ports:
             ports.append(port)
-    rasa_port, actions_port, city_port = ports
+    rasa_port, actions_port, city_port, webhook_port = ports
     log = root / "run.log"
     env = run_script_env(
         MODEL=str(trained_model), RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port),
         CITY_SERVICES_PORT=str(city_port),
+        # the WhatsApp channel too, so that its own webhook port is checked (nothing is sent to Meta)
+        WHATSAPP_APP_SECRET="test-app-secret", WHATSAPP_ACCESS_TOKEN="test-access-token",
+        WHATSAPP_VERIFY_TOKEN="test-verify-token", WHATSAPP_PHONE_NUMBER_ID="106540352242922",
+        WHATSAPP_GRAPH_URL=f"http://127.0.0.1:{free_port()}", WHATSAPP_WEBHOOK_PORT=str(webhook_port),
     )
     with log.open("w") as out:
         process = subprocess.Popen(["scripts/run.sh"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
