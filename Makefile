@@ -4,6 +4,9 @@ RASA   := .venv/bin/rasa
 CONFIG ?= config.yml
 
 .DEFAULT_GOAL := help
+# endpoints.yml reads ${ACTION_SERVER_TOKEN}, and Rasa refuses to read it when the variable is unset:
+# every target may read it (scripts/run.sh then generates a real token when it is empty).
+export ACTION_SERVER_TOKEN ?=
 .PHONY: help setup run test train shell actions city-services validate bench constraints clean \
         inbox merge report lint-data purge
 
@@ -13,7 +16,7 @@ help: ## Show the targets
 setup: ## Create .venv with Python 3.10 and install everything (no-op when up to date)
 	@scripts/setup.sh
 
-run: setup ## Train if needed, start city services + action server + Rasa (REST on :5005)
+run: setup ## Train if needed, start city services + action server + Rasa on 127.0.0.1 (API token in var/secrets/)
 	@scripts/run.sh
 
 test: ## Set up and run the whole suite: data lint, validation, training, NLU threshold, stories, pytest
@@ -25,8 +28,8 @@ train: setup ## Train a model into models/ (reused when data, domain and config 
 shell: setup ## Chat with Vecino in this terminal
 	@MODE=shell scripts/run.sh
 
-actions: setup ## Run only the action server (:5055)
-	$(RASA) run actions --port $${ACTIONS_PORT:-5055}
+actions: setup ## Run only the action server (127.0.0.1:5055, answers only with ACTION_SERVER_TOKEN)
+	@MODE=actions scripts/run.sh
 
 city-services: setup ## Run only the reference city services (:5056)
 	$(PY) -m city_services

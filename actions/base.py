@@ -35,8 +35,15 @@ LON_SLOT = "location_lon"
 
 
 def whatsapp_metadata(tracker: Tracker) -> Dict[Text, Any]:
+    """The WhatsApp connector's metadata of the latest message: media, location, profile name.
+
+    Only that connector may set it; any other channel's copy is ignored, so that a forged
+    ``metadata.whatsapp.media.path`` never becomes a report's photo."""
+    if tracker.get_latest_input_channel() != "whatsapp":
+        return {}
     metadata = tracker.latest_message.get("metadata") or {}
-    return metadata.get("whatsapp") or {}
+    whatsapp = metadata.get("whatsapp")
+    return whatsapp if isinstance(whatsapp, dict) else {}
 
 
 def location_pin(tracker: Tracker) -> Optional[Dict[Text, Any]]:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -164,7 +165,8 @@ def run(action_url: str, city_url: str, calls: int, warmup: int) -> List[Step]:
             payload = {"next_action": step.action, "sender_id": SENDER, "version": "3.6.21",
                        "tracker": tracker(step.slots(max(i, 0))), "domain": domain}
             started_at = time.perf_counter()
-            response = session.post(f"{action_url}/webhook", json=payload, timeout=30)
+            response = session.post(f"{action_url}/webhook", json=payload, timeout=30,
+                                    params={"token": os.environ["ACTION_SERVER_TOKEN"]})
             elapsed = (time.perf_counter() - started_at) * 1000
             if i < 0:
                 continue
@@ -229,8 +231,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         if not action_url:
             port = free_port()
             action_url = f"http://127.0.0.1:{port}"
+            # the action server as deployed: behind Rasa's token (action_server/app.py)
+            os.environ.setdefault("ACTION_SERVER_TOKEN", uuid.uuid4().hex)
             stack.enter_context(started(
-                [str(Path(python).parent / "rasa"), "run", "actions", "--port", str(port)],
+                [python, "-m", "action_server", "--port", str(port)],
                 {"CITY_SERVICES_URL": city_url}, f"{action_url}/health",
                 workdir / "action_server.log", 180))
         backend = args.label or ("SQLite" if not args.city_services_url else city_url)

@@ -105,10 +105,12 @@ class Bench:
         self.var = ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
 
         action_port, rasa_port = _free_port(), _free_port()
+        # the action server as deployed, behind Rasa's token; the --serve process inherits it
+        os.environ["ACTION_SERVER_TOKEN"] = os.environ.get("ACTION_SERVER_TOKEN") or uuid.uuid4().hex
         environment = dict(os.environ)
         environment.setdefault("CITY_SERVICES_URL", "http://127.0.0.1:5056")
         self.action_process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--port", str(action_port)],
+            [sys.executable, "-m", "action_server", "--port", str(action_port)],
             cwd=ROOT,
             env=environment,
             stdout=subprocess.DEVNULL,
@@ -455,7 +457,10 @@ def serve(args: argparse.Namespace) -> None:
     whatsapp = TimedWhatsAppInput(WhatsAppConfig.from_credentials(credentials))
     # as `rasa run` does: TensorFlow's thread pools follow TF_*_PARALLELISM_THREADS
     setup_tf_environment()
-    agent = Agent.load(args.model, action_endpoint=EndpointConfig(url=args.action_url))
+    agent = Agent.load(
+        args.model,
+        action_endpoint=EndpointConfig(url=args.action_url, token=os.environ.get("ACTION_SERVER_TOKEN") or None),
+    )
     app = configure_app([RestInput(), whatsapp], port=args.port)
     app.ctx.agent = agent
     loop, thread = start_sanic_in_thread(app, args.port)

@@ -10,6 +10,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OPERATOR_TOKEN = "dev-operator-token"  # local runs only; set the env in deployments
 
 
+def production_problem(env: Mapping[str, str]) -> Optional[str]:
+    """Why these settings must not serve production (PROFILE=prod), or None.
+
+    The default operator token is in this repository: anyone could read every request."""
+    if env.get("PROFILE") != "prod":
+        return None
+    token = env.get("CITY_SERVICES_OPERATOR_TOKEN") or ""
+    if not token or token == DEFAULT_OPERATOR_TOKEN:
+        return "PROFILE=prod needs CITY_SERVICES_OPERATOR_TOKEN, an operator token other than the default one"
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"

@@ -12,6 +12,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
+# endpoints.yml reads ${ACTION_SERVER_TOKEN} and Rasa raises when it is unset (scripts/run.sh
+# exports the real one); tests that load the committed endpoints get a development value.
+os.environ.setdefault("ACTION_SERVER_TOKEN", "test-action-server-token")
 
 pytest_plugins = [
     "tests.fixtures.city_services",
@@ -50,6 +53,7 @@ def tracker_factory() -> Callable[..., Tracker]:
         events: Optional[List[Dict[Text, Any]]] = None,
         sender_id: Text = "5491100000000",
         parse_data: Optional[Dict[Text, Any]] = None,
+        input_channel: Text = "whatsapp",
     ) -> Tracker:
         latest = {
             "text": text,
@@ -58,7 +62,10 @@ def tracker_factory() -> Callable[..., Tracker]:
             "metadata": metadata or {},
             **(parse_data or {}),
         }
-        user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}
+        user_event = {
+            "event": "user", "text": text, "parse_data": latest, "metadata": metadata or {},
+            "input_channel": input_channel,
+        }
         return Tracker.from_dict(
             {
                 "sender_id": sender_id,
@@ -69,7 +76,7 @@ def tracker_factory() -> Callable[..., Tracker]:
                 "followup_action": None,
                 "active_loop": {"name": active_loop} if active_loop else {},
                 "latest_action_name": "action_listen",
-                "latest_input_channel": "rest",
+                "latest_input_channel": input_channel,
             }
         )
 

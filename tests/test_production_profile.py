@@ -1,7 +1,11 @@
 """The production profile (endpoints.prod.yml) on the real services of the machine: conversations
-in PostgreSQL, per-conversation locks in Redis, every event published to RabbitMQ."""
+in PostgreSQL, per-conversation locks in Redis, every event published to RabbitMQ, each with a
+password as production requires (scripts/run.sh refuses to start without them)."""
 import asyncio
 import json
+import os
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +19,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
 from trainers.masking import mask_sender
+from tests.fixtures.city_services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCHANGE = RABBITMQ_EXCHANGE  # Rasa's pika broker fans events out to the queues of endpoints.prod.yml
@@ -33,16 +38,63 @@ def _sql(statement: str, params: tuple = (), dbname: str = "postgres") -> list:
         connection.close()
 
 
+@pytest.fixture(scope="module")
+def redis_with_password(tmp_path_factory):
+    """A private Redis that requires a password (the shared one on :6379 has none)."""
+    port, password = free_port(), uuid.uuid4().hex
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
+         "--save", "", "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, password=password)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("the private redis-server did not start")
+            time.sleep(0.1)
+    try:
+        yield port, password
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_user():
+    """A RabbitMQ user of this module only: production never publishes as guest."""
+    name, password = f"vecino_test_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    subprocess.run(["rabbitmqctl", "add_user", name, password], check=True, capture_output=True)
+    try:
+        subprocess.run(["rabbitmqctl", "set_permissions", "-p", "/", name, ".*", ".*", ".*"],
+                       check=True, capture_output=True)
+        yield name, password
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_user", name], capture_output=True)
+
+
 @pytest.fixture
-def production_environment(monkeypatch):
+def production_environment(monkeypatch, redis_with_password, rabbitmq_user):
     """The variables endpoints.prod.yml reads, pointing at a fresh PostgreSQL database."""
     name = f"vecino_prod_{uuid.uuid4().hex[:8]}"
     _sql(f'CREATE DATABASE "{name}"')
+    redis_port, redis_password = redis_with_password
+    rabbitmq_name, rabbitmq_password = rabbitmq_user
     values = {
         "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",
-        "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_NAME": name, "DB_USER": "postgres", "DB_PASSWORD": "",
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379",
-        "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_USER": "guest", "RABBITMQ_PASSWORD": "guest",
+        # PostgreSQL here trusts local connections: any password passes, but one is given as in production
+        "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_NAME": name, "DB_USER": "postgres",
+        "DB_PASSWORD": "not-checked-by-trust-auth", "DB_SSLMODE": "prefer",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port), "REDIS_PASSWORD": redis_password,
+        "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_PORT": "5672",
+        "RABBITMQ_USER": rabbitmq_name, "RABBITMQ_PASSWORD": rabbitmq_password,
         "EVENT_BROKER_SENDER_KEY": "test-sender-key",
     }
     for key, value in values.items():
@@ -57,7 +109,7 @@ class EventSubscriber:
     taking them from the durable queue that the operators' consumers read."""
 
     async def __aenter__(self) -> "EventSubscriber":
-        self._connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
+        self._connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")  # test reader only
         channel = await self._connection.channel()
         exchange = await channel.declare_exchange(EXCHANGE, type=aio_pika.ExchangeType.FANOUT)
         self._queue = await channel.declare_queue(exclusive=True, auto_delete=True)
@@ -93,6 +145,11 @@ async def test_a_conversation_is_stored_locked_and_published(trained_model, prod
     # Rasa wraps the configured store in a FailSafeTrackerStore that falls back to memory on errors.
     assert isinstance(getattr(agent.tracker_store, "_tracker_store", agent.tracker_store), SQLTrackerStore)
     assert isinstance(agent.lock_store, RedisLockStore)
+    # the secrets and TLS options of the environment reach the stores
+    assert agent.tracker_store._tracker_store.engine.url.query.get("sslmode") == "prefer"
+    connection = agent.lock_store.red.connection_pool.connection_kwargs
+    assert connection["password"] == os.environ["REDIS_PASSWORD"]
+    assert "ssl" not in connection or not connection["ssl"]
 
     sender = f"prod-test-{uuid.uuid4().hex[:8]}"
     async with EventSubscriber() as subscriber:

@@ -27,9 +27,11 @@ def slot_events(**values: Any) -> List[Dict[Text, Any]]:
     return [{"event": "slot", "name": name, "value": value} for name, value in values.items()]
 
 
-def user_event(text: Text = "", intent: Optional[Text] = None, metadata: Optional[Dict] = None) -> Dict:
+def user_event(
+    text: Text = "", intent: Optional[Text] = None, metadata: Optional[Dict] = None, input_channel: Text = "whatsapp"
+) -> Dict:
     parse = {"text": text, "intent": {"name": intent, "confidence": 1.0} if intent else {}, "entities": []}
-    return {"event": "user", "text": text, "parse_data": parse, "metadata": metadata or {}}
+    return {"event": "user", "text": text, "parse_data": parse, "metadata": metadata or {}, "input_channel": input_channel}
 
 
 def closed_port_url() -> Text:

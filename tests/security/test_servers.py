@@ -1,0 +1,312 @@
+"""Black-box reproductions of issue 14 against the servers as `make run` starts them.
+
+The stack is ``scripts/run.sh`` itself, run once for the module from a copy of the project (so its
+``var/`` — tracker, secrets, logs — is private) on free ports, with ``MODEL=`` so that it never
+trains. Each test passes only when the reproduction is refused.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import pytest
+import requests
+import yaml
+
+from tests.fixtures.city_services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+WA_ID = "5491155550101"
+STARTUP_TIMEOUT_S = 420
+pytestmark = pytest.mark.model
+
+# Variables of the caller that would change what run.sh does.
+SCRUBBED = (
+    "RASA_API_TOKEN", "RASA_JWT_SECRET", "ACTION_SERVER_TOKEN", "REST_CHANNEL_TOKEN", "PROFILE", "MODE",
+    "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_GRAPH_URL", "WHATSAPP_WEBHOOK_PORT", "WHATSAPP_WEBHOOK_HOST", "WHATSAPP_DEDUP_REDIS_URL",
+    "SANIC_REQUEST_MAX_SIZE", "RASA_INTERFACE", "ACTIONS_INTERFACE",
+    "CITY_SERVICES_URL", "DB_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD", "CITY_SERVICES_OPERATOR_TOKEN",
+    "START_CITY_SERVICES",
+)
+
+
+def project_copy(destination: Path) -> Path:
+    """The project's files without its state, sharing the virtualenv."""
+    ignored = shutil.ignore_patterns(".venv", ".git", "models", "var", "results", "reports", "__pycache__",
+                                     ".pytest_cache", ".rasa", "inbox", "*.db", "*.sqlite3")
+    shutil.copytree(ROOT, destination, ignore=ignored, symlinks=True)
+    (destination / ".venv").symlink_to((ROOT / ".venv").resolve())
+    return destination
+
+
+def run_script_env(**values: str) -> Dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env.update(values)
+    return env
+
+
+@dataclass
+class Stack:
+    root: Path
+    rasa: str
+    actions: str
+    city_services: str
+    ports: List[int]
+    log: Path
+
+    def secret(self, name: str) -> str:
+        return (self.root / "var" / "secrets" / name).read_text().strip()
+
+    @property
+    def api_token(self) -> str:
+        return self.secret("rasa_api_token")
+
+    def tracker(self, sender: str) -> dict:
+        reply = requests.get(f"{self.rasa}/conversations/{sender}/tracker", params={"token": self.api_token}, timeout=30)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def rest(self, body: object, **kwargs) -> requests.Response:
+        return requests.post(f"{self.rasa}/webhooks/rest/webhook", json=body, timeout=120, **kwargs)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"scripts/run.sh exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(2)
+    pytest.fail(f"Rasa did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
+    root = project_copy(tmp_path_factory.mktemp("stack") / "vecino")
+    ports = []
+    while len(ports) < 4:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    rasa_port, actions_port, city_port, webhook_port = ports
+    log = root / "run.log"
+    env = run_script_env(
+        MODEL=str(trained_model), RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port),
+        CITY_SERVICES_PORT=str(city_port),
+        # the WhatsApp channel too, so that its own webhook port is checked (nothing is sent to Meta)
+        WHATSAPP_APP_SECRET="test-app-secret", WHATSAPP_ACCESS_TOKEN="test-access-token",
+        WHATSAPP_VERIFY_TOKEN="test-verify-token", WHATSAPP_PHONE_NUMBER_ID="106540352242922",
+        WHATSAPP_GRAPH_URL=f"http://127.0.0.1:{free_port()}", WHATSAPP_WEBHOOK_PORT=str(webhook_port),
+    )
+    with log.open("w") as out:
+        process = subprocess.Popen(["scripts/run.sh"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{rasa_port}/", process, log)
+        yield Stack(root, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}",
+                    f"http://127.0.0.1:{city_port}", ports, log)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+# --- Rasa's HTTP API --------------------------------------------------------------------
+
+
+API_CALLS = [
+    ("GET", f"/conversations/{WA_ID}/tracker", None),
+    ("POST", f"/conversations/{WA_ID}/trigger_intent?output_channel=latest", {"name": "greet"}),
+    ("PUT", "/model", {"model_file": "/tmp/whatever.tar.gz"}),
+    ("DELETE", "/model", None),
+]
+
+
+@pytest.mark.parametrize("method, path, body", API_CALLS, ids=["tracker", "trigger_intent", "put-model", "delete-model"])
+@pytest.mark.parametrize("token", [None, "wrong-token"], ids=["no-token", "wrong-token"])
+def test_the_api_refuses_calls_without_its_token(stack, method, path, body, token):
+    params = {"token": token} if token else {}
+    reply = requests.request(method, stack.rasa + path, json=body, params=params, timeout=30)
+    assert reply.status_code == 401, f"{method} {path} answered {reply.status_code}: {reply.text[:300]}"
+    # the model is still loaded: Rasa still answers a turn
+    assert stack.rest({"sender": "after-api-call", "message": "hola"}).json(), "the model must still answer"
+
+
+def test_the_api_answers_with_its_token(stack):
+    assert stack.tracker(WA_ID)["sender_id"] == WA_ID
+
+
+def test_the_generated_secrets_are_private_files(stack):
+    for name in ("rasa_api_token", "action_server_token"):
+        path = stack.root / "var" / "secrets" / name
+        assert path.stat().st_mode & 0o777 == 0o600, f"{path} must be mode 600"
+        assert len(path.read_text().strip()) >= 32
+    assert "var/secrets/rasa_api_token" in stack.log.read_text(), "run.sh says where the token is"
+
+
+# --- Interfaces -------------------------------------------------------------------------
+
+
+def _listening_addresses(port: int) -> List[str]:
+    """Local addresses with a socket listening on ``port``, from /proc/net/tcp{,6}."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port_hex = fields[1].rsplit(":", 1)
+            if fields[3] == "0A" and int(port_hex, 16) == port:
+                raw = bytes.fromhex(address)
+                if len(raw) == 4:
+                    found.append(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+                else:
+                    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                    found.append(socket.inet_ntop(socket.AF_INET6, words))
+    return found
+
+
+def _non_loopback_address() -> Optional[str]:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: only picks the outgoing interface
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_no_server_listens_beyond_loopback(stack):
+    for port in stack.ports:
+        addresses = _listening_addresses(port)
+        assert addresses, f"nothing listens on {port}"
+        assert set(addresses) == {"127.0.0.1"}, f"port {port} listens on {addresses}"
+    outside = _non_loopback_address()
+    if outside:  # the same refusal, seen from this host's own network address
+        for port in stack.ports:
+            with pytest.raises(requests.ConnectionError):
+                requests.get(f"http://{outside}:{port}/", timeout=5)
+
+
+# --- The action server ------------------------------------------------------------------
+
+
+def _action_call() -> dict:
+    return {
+        "next_action": "action_list_appointments",
+        "sender_id": WA_ID,
+        "tracker": {"sender_id": WA_ID, "slots": {"dni": "30123456"}, "latest_message": {}, "events": [],
+                    "paused": False, "latest_input_channel": "whatsapp", "active_loop": {}},
+        "domain": {},
+        "version": "3.6.2",
+    }
+
+
+@pytest.mark.parametrize("token, status", [(None, 401), ("wrong-token", 403)], ids=["no-token", "wrong-token"])
+def test_the_action_server_refuses_calls_without_rasas_token(stack, token, status):
+    params = {"token": token} if token else {}
+    reply = requests.post(f"{stack.actions}/webhook", json=_action_call(), params=params, timeout=30)
+    assert reply.status_code == status, reply.text
+    assert "30123456" not in reply.text and "Traceback" not in reply.text
+
+
+def test_the_action_server_answers_malformed_calls_with_400(stack):
+    token = stack.secret("action_server_token")
+    for body in (b"{", b"[]", b'{"next_action": "action_list_appointments", "tracker": 3}'):
+        reply = requests.post(f"{stack.actions}/webhook", data=body, params={"token": token}, timeout=30)
+        assert reply.status_code == 400, (body, reply.status_code, reply.text)
+    assert requests.get(f"{stack.actions}/health", timeout=10).status_code == 200
+
+
+# --- The REST channel -------------------------------------------------------------------
+
+
+def _user_events(tracker: dict) -> List[dict]:
+    return [event for event in tracker["events"] if event["event"] == "user"]
+
+
+def test_a_rest_sender_equal_to_a_wa_id_does_not_continue_that_conversation(stack):
+    # a WhatsApp citizen's conversation with their DNI, written through the (authenticated) API
+    events = [{"event": "user", "text": "hola", "input_channel": "whatsapp", "parse_data": {"intent": {"name": "greet"}}},
+              {"event": "slot", "name": "dni", "value": "27345678"}]
+    reply = requests.post(f"{stack.rasa}/conversations/{WA_ID}/tracker/events", json=events,
+                          params={"token": stack.api_token}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    before = stack.tracker(WA_ID)
+
+    answer = stack.rest({"sender": WA_ID, "message": "qué turnos tengo?"})
+    assert answer.status_code == 200
+    assert "27345678" not in answer.text
+    assert all(message["recipient_id"] == f"rest:{WA_ID}" for message in answer.json())
+
+    assert stack.tracker(WA_ID)["events"] == before["events"], "the WhatsApp conversation must not change"
+    rest = stack.tracker(f"rest:{WA_ID}")
+    assert rest["slots"].get("dni") is None
+    assert [event["text"] for event in _user_events(rest)] == ["qué turnos tengo?"]
+
+
+def test_forged_whatsapp_metadata_over_rest_is_ignored(stack):
+    sender = "forger-1"
+    forged = {"whatsapp": {"type": "image", "media": {"id": "1", "path": "/etc/shadow", "mime_type": "image/jpeg"}}}
+    reply = stack.rest({"sender": sender, "message": "quiero hacer un reclamo", "input_channel": "whatsapp",
+                        "metadata": forged})
+    assert reply.status_code == 200
+    (event,) = _user_events(stack.tracker(f"rest:{sender}"))
+    assert event["input_channel"] == "rest"
+    assert "whatsapp" not in (event.get("metadata") or {})
+    assert "/etc/shadow" not in str(stack.tracker(f"rest:{sender}"))
+
+
+def test_an_oversized_body_is_refused_on_rasas_port(stack):
+    from channels.whatsapp.webhook_server import MAX_BODY_BYTES
+
+    body = b'{"sender": "big", "message": "' + b"a" * (MAX_BODY_BYTES + 1) + b'"}'
+    reply = requests.post(f"{stack.rasa}/webhooks/rest/webhook", data=body, timeout=60,
+                          headers={"Content-Type": "application/json"})
+    assert reply.status_code == 413
+
+
+def test_a_text_over_4096_characters_gets_the_polite_answer_without_a_turn(stack):
+    polite = yaml.safe_load((ROOT / "channels/rest/messages.yml").read_text(encoding="utf-8"))["text_too_long"]
+    reply = stack.rest({"sender": "long-1", "message": "hola " * 1000})
+    assert reply.status_code == 200
+    assert reply.json() == [{"recipient_id": "rest:long-1", "text": polite.format(limit=4096)}]
+    assert _user_events(stack.tracker("rest:long-1")) == []
+
+
+# --- Production refusals ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "missing, values",
+    [
+        ("DB_PASSWORD", {"REDIS_PASSWORD": "r3dis", "RABBITMQ_PASSWORD": "r4bbit"}),
+        ("REDIS_PASSWORD", {"DB_PASSWORD": "p0stgres", "RABBITMQ_PASSWORD": "r4bbit"}),
+        ("RABBITMQ_PASSWORD", {"DB_PASSWORD": "p0stgres", "REDIS_PASSWORD": "r3dis"}),
+        ("RABBITMQ_PASSWORD", {"DB_PASSWORD": "p0stgres", "REDIS_PASSWORD": "r3dis", "RABBITMQ_PASSWORD": "guest"}),
+        ("CITY_SERVICES_OPERATOR_TOKEN",
+         {"DB_PASSWORD": "p0stgres", "REDIS_PASSWORD": "r3dis", "RABBITMQ_PASSWORD": "r4bbit",
+          "CITY_SERVICES_OPERATOR_TOKEN": "dev-operator-token"}),
+    ],
+    ids=["no-db-password", "no-redis-password", "no-rabbitmq-password", "rabbitmq-guest", "default-operator-token"],
+)
+def test_production_refuses_to_start_without_real_passwords(tmp_path_factory, missing, values):
+    root = project_copy(tmp_path_factory.mktemp("prod") / "vecino")
+    done = subprocess.run(["scripts/run.sh"], cwd=root, env=run_script_env(PROFILE="prod", MODEL="/nonexistent", **values),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout
+    assert missing in done.stdout and "Refusing to start" in done.stdout
