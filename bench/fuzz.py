@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 APP_SECRET = "fuzz-app-secret"
 VERIFY_TOKEN = "fuzz-verify-token"
 OPERATOR_TOKEN = "fuzz-operator-token"
+ACTION_TOKEN = "fuzz-action-server-token"
 OVERSIZED_BYTES = 9 * 1024 * 1024  # above the webhook's 8 MB limit and Meta's 3 MB deliveries
 REQUEST_TIMEOUT_S = 60
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -88,13 +89,17 @@ class Servers:
             "CITY_SERVICES_OPERATOR_TOKEN": OPERATOR_TOKEN,
         })
         rasa = str(Path(sys.executable).parent / "rasa")
-        self._spawn("actions", [rasa, "run", "actions", "--port", str(self.ports["actions"])], {
-            **base, "CITY_SERVICES_URL": self.url("city-services"),
+        # As scripts/run.sh starts them: the action server behind Rasa's token, the project's
+        # REST channel in place of Rasa's.
+        self._spawn("actions", [sys.executable, "-m", "action_server", "--port", str(self.ports["actions"])], {
+            **base, "CITY_SERVICES_URL": self.url("city-services"), "ACTION_SERVER_TOKEN": ACTION_TOKEN,
+            "CITY_SERVICES_OPERATOR_TOKEN": OPERATOR_TOKEN,
         })
         credentials = self.directory / "credentials.yml"
-        credentials.write_text("rest:\nchannels.whatsapp.WhatsAppInput:\n", encoding="utf-8")
+        credentials.write_text("channels.rest.RestInput:\nchannels.whatsapp.WhatsAppInput:\n", encoding="utf-8")
         endpoints = self.directory / "endpoints.yml"
-        endpoints.write_text(yaml.safe_dump({"action_endpoint": {"url": f"{self.url('actions')}/webhook"}}))
+        endpoints.write_text(yaml.safe_dump({"action_endpoint": {
+            "url": f"{self.url('actions')}/webhook", "token": ACTION_TOKEN}}))
         self._spawn("rasa", [
             rasa, "run", "--model", str(self.model), "--port", str(self.ports["rasa"]),
             "--interface", "127.0.0.1", "--credentials", str(credentials), "--endpoints", str(endpoints),
@@ -189,9 +194,6 @@ def targets() -> List[Target]:
         ("POST", "/webhooks/whatsapp/webhook"),  # deliveries: three cases in four
         ("GET", "/webhooks/whatsapp/webhook?hub.mode={}&hub.verify_token={}&hub.challenge={}"),
     )
-    # The action server checks Rasa's token when ACTION_SERVER_TOKEN is set (issue 14):
-    # Rasa's action_endpoint sends it as the `token` query parameter.
-    action_token = os.environ.get("ACTION_SERVER_TOKEN")
     city_body = {
         "dni": "30123456", "plate": "AB123CD", "slot_id": 1, "citizen_id": "whatsapp:5491155550101",
         "category": "bache", "description": "hay un pozo enorme", "address": "Corrientes 1234",
@@ -205,7 +207,7 @@ def targets() -> List[Target]:
             {"sender": "fuzz-rest", "message": "quiero sacar un turno", "metadata": {"whatsapp": {"media": {"path": "/etc/passwd"}}}},
         )),
         Target("actions", "actions", (("POST", "/webhook"),), tuple(_action_calls()),
-               params={"token": action_token} if action_token else {}),
+               params={"token": ACTION_TOKEN}),  # as Rasa's action_endpoint sends it
         Target("city-services", "city-services", (
             ("GET", "/infractions?plate={}&dni={}"),
             ("POST", "/certificates"),
