@@ -65,7 +65,7 @@ constraints: setup ## Refresh constraints.txt from the installed environment
 	@{ echo '# Exact versions of every package, as resolved and tested (regenerate: make constraints).'; $(PY) -m pip freeze --exclude-editable; } > constraints.txt
 
 purge: setup ## Delete or anonymise personal data older than DAYS (default RETENTION_DAYS, else 90)
-	$(PY) -m privacy.purge $(if $(DAYS),--days $(DAYS))
+	@MODE=purge DAYS=$(DAYS) scripts/run.sh
 
 clean: ## Remove trained models, results and local databases
 	rm -rf models/*.tar.gz results reports var .rasa

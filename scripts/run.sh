@@ -2,6 +2,7 @@
 # Starts Vecino: the reference city services, the action server and Rasa (REST channel, plus
 # WhatsApp when WHATSAPP_APP_SECRET is set). Trains first when the model is missing or stale.
 #   MODE=server (default) | shell (chat in this terminal) | actions (only the action server)
+#        | purge (the retention purge on this profile's stores: make purge)
 #   PROFILE=dev (default: SQLite, nothing external) | prod (PostgreSQL, Redis, RabbitMQ)
 #   MODEL=models/x.tar.gz uses that model as is (never trains)
 # Every port listens on 127.0.0.1 unless RASA_INTERFACE / ACTIONS_INTERFACE say otherwise; Rasa's
@@ -82,34 +83,6 @@ if [ "$PROFILE" = prod ]; then
   fi
 fi
 
-# The model of exactly these data, domain and config: reused when it exists (trainers/model.py).
-if [ -n "${MODEL:-}" ]; then
-  [ -f "$MODEL" ] || refuse "MODEL=$MODEL is not a file"
-  model=$MODEL
-else
-  echo "Checking the model (trains only when data, domain or config changed)..."
-  model=$("$PY" -m trainers.model --config "$CONFIG" | tail -n 1)
-fi
-
-# `make shell` beside a running `make run` reuses its city services and action server.
-if is_up "$CITY_SERVICES_URL/health"; then
-  echo "The city services already answer on $CITY_SERVICES_URL"
-elif [ "$START_CITY_SERVICES" = 1 ]; then
-  echo "Starting the city services on $CITY_SERVICES_URL (log: var/city_services.log)"
-  CITY_SERVICES_HOST=127.0.0.1 "$PY" -m city_services > var/city_services.log 2>&1 &
-  pids+=($!)
-  wait_for "$CITY_SERVICES_URL/health" "The city services" 60
-fi
-
-if is_up "http://127.0.0.1:$ACTIONS_PORT/health"; then
-  echo "The action server already answers on :$ACTIONS_PORT"
-else
-  echo "Starting the action server on $ACTIONS_INTERFACE:$ACTIONS_PORT (log: var/actions.log)"
-  "$PY" -m action_server --port "$ACTIONS_PORT" --interface "$ACTIONS_INTERFACE" > var/actions.log 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "The action server" 90
-fi
-
 # Endpoints and credentials actually used, derived from the committed files.
 if [ "$PROFILE" = prod ]; then
   export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}
@@ -136,6 +109,43 @@ else
   sed "s#localhost:5055#localhost:$ACTIONS_PORT#" endpoints.yml > var/endpoints.yml
   endpoints=var/endpoints.yml
 fi
+
+# The model of exactly these data, domain and config: reused when it exists (trainers/model.py).
+if [ "$MODE" = purge ]; then
+  model=""
+elif [ -n "${MODEL:-}" ]; then
+  [ -f "$MODEL" ] || refuse "MODEL=$MODEL is not a file"
+  model=$MODEL
+else
+  echo "Checking the model (trains only when data, domain or config changed)..."
+  model=$("$PY" -m trainers.model --config "$CONFIG" | tail -n 1)
+fi
+
+# `make shell` beside a running `make run` reuses its city services and action server.
+if is_up "$CITY_SERVICES_URL/health"; then
+  echo "The city services already answer on $CITY_SERVICES_URL"
+elif [ "$START_CITY_SERVICES" = 1 ]; then
+  echo "Starting the city services on $CITY_SERVICES_URL (log: var/city_services.log)"
+  CITY_SERVICES_HOST=127.0.0.1 "$PY" -m city_services > var/city_services.log 2>&1 &
+  pids+=($!)
+  wait_for "$CITY_SERVICES_URL/health" "The city services" 60
+fi
+
+if [ "$MODE" = purge ]; then
+  # The same stores `make run` would use, with the reference city services up for their records.
+  PYTHONWARNINGS=ignore "$PY" -m privacy.purge --endpoints "$endpoints" ${DAYS:+--days "$DAYS"}
+  exit
+fi
+
+if is_up "http://127.0.0.1:$ACTIONS_PORT/health"; then
+  echo "The action server already answers on :$ACTIONS_PORT"
+else
+  echo "Starting the action server on $ACTIONS_INTERFACE:$ACTIONS_PORT (log: var/actions.log)"
+  "$PY" -m action_server --port "$ACTIONS_PORT" --interface "$ACTIONS_INTERFACE" > var/actions.log 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "The action server" 90
+fi
+
 cp credentials.yml var/credentials.yml
 if [ -n "${WHATSAPP_APP_SECRET:-}" ]; then
   cat channels/whatsapp/credentials.yml >> var/credentials.yml
