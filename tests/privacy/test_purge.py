@@ -2,6 +2,7 @@
 from the tracker store, the media folder, the delivery records and the city services; what is
 newer stays."""
 import os
+import subprocess
 import sqlite3
 import time
 import uuid
@@ -10,6 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
+import requests
 
 from actions.clients import HandoffsClient
 from channels.whatsapp.dedup import RedisProcessedMessageStore, SQLiteProcessedMessageStore, purge_redis
@@ -174,3 +176,27 @@ def test_retention_days_default_and_environment():
     assert purge.retention_days(7, {"RETENTION_DAYS": "30"}) == 7
     assert purge.default_endpoints({"PROFILE": "prod"}).name == "endpoints.prod.yml"
     assert purge.default_endpoints({}).name == "endpoints.yml"
+
+
+async def test_make_purge_uses_the_stores_make_run_uses(tmp_path):
+    """`make purge` as a user runs it: the project's own var/ stores, the reference city services
+    started for the purge and stopped after it."""
+    from tests.fixtures.city_services import free_port
+    from tests.fixtures.project import project_copy, run_script_env
+
+    root = project_copy(tmp_path / "vecino")
+    (root / "var").mkdir()
+    store = ForgettingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(root / "var" / "tracker.db"))
+    await _old_and_new_conversations(store)
+    port = free_port()
+    done = subprocess.run(
+        ["make", "purge", "DAYS=30"], cwd=root, text=True, timeout=240,
+        env=run_script_env(CITY_SERVICES_PORT=str(port)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "older than 30 days" in done.stdout
+    assert "conversations: 1 whole conversations" in done.stdout, done.stdout[-2000:]
+    assert f"(http://127.0.0.1:{port})" in done.stdout
+    assert _stored(store, "idle") == [] and _stored(store, "active") != []
+    with pytest.raises(requests.ConnectionError):  # the city services it started are gone
+        requests.get(f"http://127.0.0.1:{port}/health", timeout=2)

@@ -5,51 +5,25 @@ The stack is ``scripts/run.sh`` itself, run once for the module from a copy of t
 trains. Each test passes only when the reproduction is refused.
 """
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import pytest
 import requests
 import yaml
 
 from tests.fixtures.city_services import free_port
+from tests.fixtures.project import project_copy, run_script_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WA_ID = "5491155550101"
 STARTUP_TIMEOUT_S = 420
 pytestmark = pytest.mark.model
-
-# Variables of the caller that would change what run.sh does.
-SCRUBBED = (
-    "RASA_API_TOKEN", "RASA_JWT_SECRET", "ACTION_SERVER_TOKEN", "REST_CHANNEL_TOKEN", "PROFILE", "MODE",
-    "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_PHONE_NUMBER_ID",
-    "WHATSAPP_GRAPH_URL", "WHATSAPP_WEBHOOK_PORT", "WHATSAPP_WEBHOOK_HOST", "WHATSAPP_DEDUP_REDIS_URL",
-    "SANIC_REQUEST_MAX_SIZE", "RASA_INTERFACE", "ACTIONS_INTERFACE",
-    "CITY_SERVICES_URL", "DB_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD", "CITY_SERVICES_OPERATOR_TOKEN",
-    "START_CITY_SERVICES",
-)
-
-
-def project_copy(destination: Path) -> Path:
-    """The project's files without its state, sharing the virtualenv."""
-    ignored = shutil.ignore_patterns(".venv", ".git", "models", "var", "results", "reports", "__pycache__",
-                                     ".pytest_cache", ".rasa", "inbox", "*.db", "*.sqlite3")
-    shutil.copytree(ROOT, destination, ignore=ignored, symlinks=True)
-    (destination / ".venv").symlink_to((ROOT / ".venv").resolve())
-    return destination
-
-
-def run_script_env(**values: str) -> Dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
-    env.update(values)
-    return env
-
 
 @dataclass
 class Stack:
