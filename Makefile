@@ -39,6 +39,7 @@ bench: setup ## Run the benchmarks under bench/ and print their figures (about 4
 	$(PY) -m bench.fallback_threshold
 	$(PY) -m bench.actions_latency
 	$(PY) -m bench.whatsapp_vs_rest
+	$(PY) -m bench.geocoder
 
 # --- NLU trainers (guide: docs/entrenar.md) ---
 
