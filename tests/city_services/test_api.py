@@ -159,3 +159,14 @@ def test_unknown_route_and_method(city_services):
     response = requests.delete(f"{city_services}/health", timeout=10)
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_request_without_coordinates_needs_a_person_to_locate_it(city_services):
+    base = {"category": "bache", "description": "pozo grande", "citizen_id": "5491100000000"}
+    unlocated = requests.post(f"{city_services}/service-requests", timeout=10,
+                              json={**base, "address": "Calle Inventada 123"}).json()
+    located = requests.post(f"{city_services}/service-requests", timeout=10,
+                            json={**base, "address": "Suipacha 1156", "lat": -34.5968, "lon": -58.3797}).json()
+    assert (unlocated["needs_location"], located["needs_location"]) == (True, False)
+    fetched = requests.get(f"{city_services}/service-requests/{unlocated['ticket']}", timeout=10).json()
+    assert fetched["needs_location"] is True
