@@ -46,6 +46,8 @@ MAX_SINGLE_POINT_GAP = 300
 MAX_CORNER_GAP_M = 1200.0
 # A fitted line is trusted only near the points it was fitted through.
 MAX_CORNER_REACH_M = 2500.0
+# Bound on the memo of misspelt words (typed text is unbounded).
+MAX_CACHED_WORDS = 10_000
 # Two points closer than this give no usable direction for a street.
 MIN_LINE_SPAN_M = 150.0
 
@@ -131,6 +133,9 @@ class Geocoded:
 
 
 _NUMBER = re.compile(r"^(?P<street>.*?\D)\s*(?:\bALTURA\b|\bAL\b|\bN\b|\bNRO\b|\bNUMERO\b)?\s*(?P<number>\d{1,5})\b(?P<rest>.*)$")
+_NUMBER_ANYWHERE = re.compile(r"\b\d{1,5}\b")
+# "al 500", "N° 500", "nro. 500", "altura 500": words between a street and its number.
+_NUMBER_WORDS = re.compile(r"(?:\s+(?:ALTURA|AL|N|NRO|NUMERO))+\s*$")
 _CORNER = re.compile(r"\s+(?:Y|E|ESQUINA|ESQ|CASI|ENTRE)\s+")
 # "Corrientes entre Callao y Riobamba": the first cross street is the corner.
 _BETWEEN = re.compile(r"^(?P<street>.+?)\s+ENTRE\s+(?P<cross>.+?)\s+(?:Y|E)\s+.+$")
@@ -165,6 +170,9 @@ class Geocoder:
                 self.by_key.setdefault(point.corner_key, [])
                 self.on_street.setdefault(point.corner_key, []).append(point)
         self.vocabulary = sorted({word for key in self.by_key for word in key})
+        self._known_words = set(self.vocabulary)
+        # difflib over the whole vocabulary is the slowest step: each typed word once.
+        self._close_words: Dict[str, str] = {}
         self.street_names: Dict[Tuple[str, ...], str] = {}
         for point in self.points:
             self.street_names.setdefault(point.key, _display_street(point.street))
@@ -186,11 +194,15 @@ class Geocoder:
     def _fix_words(self, key: Sequence[str]) -> Tuple[str, ...]:
         fixed = []
         for word in key:
-            if word in self.vocabulary or word.isdigit():
+            if word in self._known_words or word.isdigit():
                 fixed.append(word)
                 continue
-            close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
-            fixed.append(close[0] if close else word)
+            if word not in self._close_words:
+                if len(self._close_words) >= MAX_CACHED_WORDS:
+                    self._close_words.clear()
+                close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
+                self._close_words[word] = close[0] if close else word
+            fixed.append(self._close_words[word])
         return tuple(sorted(set(fixed)))
 
     def match_streets(self, text: str) -> List[Tuple[str, ...]]:
@@ -236,6 +248,9 @@ class Geocoder:
             hint_barrio = hint_barrio or canonical_barrio(part)
 
         between = _BETWEEN.match(main)
+        # "Av. Entre Ríos y Moreno": ENTRE is part of a street's name there.
+        if between and not self.match_streets(re.sub(r"\s*\d.*$", "", between.group("street"))):
+            between = None
         if between and not re.search(r"\d", between.group("street")):
             main = f"{between.group('street')} Y {between.group('cross')}"
         elif between:
@@ -260,12 +275,23 @@ class Geocoder:
                 return name
         return None
 
+    def _number_splits(self, folded: str) -> Iterable[Tuple[str, int]]:
+        """(street, number) readings of the text, the street part growing: a street's own
+        leading number ("Av. 24 de Noviembre 1679") is part of its name when the text
+        before it names no street."""
+        for found in _NUMBER_ANYWHERE.finditer(folded):
+            street_text = _NUMBER_WORDS.sub("", folded[: found.start()]).strip()
+            if re.search(r"[A-Z]", street_text):
+                yield street_text, int(found.group())
+
     def _by_number(self, folded: str) -> Optional[Geocoded]:
-        match = _NUMBER.match(folded)
-        if not match:
-            return None
-        number = int(match.group("number"))
-        street_text = match.group("street")
+        for street_text, number in self._number_splits(folded):
+            located = self._number_on(street_text, number)
+            if located is not None:
+                return located
+        return None
+
+    def _number_on(self, street_text: str, number: int) -> Optional[Geocoded]:
         for key in self.match_streets(street_text):
             points = sorted(
                 (p for p in self.by_key.get(key, []) if p.number), key=lambda p: p.number

@@ -112,3 +112,15 @@ def test_known_street_without_a_number_is_placed_approximately(geocoder):
 def test_a_barrio_name_alone_is_the_barrio_even_if_a_street_shares_it(geocoder):
     found = geocoder.locate("nuñez")
     assert (found.precision, found.barrio) == ("barrio", "Núñez")
+
+
+@pytest.mark.parametrize("text", ["Av. 24 de Noviembre 1679", "24 de noviembre al 1679", "24 de Noviembre N° 1679"])
+def test_a_street_whose_name_starts_with_a_number(geocoder, text):
+    found = geocoder.locate(text)
+    assert (found.precision, found.address) == ("exact", "24 de Noviembre 1679")
+
+
+def test_entre_inside_a_street_name_is_not_a_between(geocoder):
+    # Entre Ríos is in none of the datasets: not found, never "Av. y Ríos".
+    with pytest.raises(NotFound):
+        geocoder.locate("Av. Entre Ríos y Moreno")
