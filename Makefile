@@ -43,6 +43,7 @@ bench: setup ## Run the benchmarks under bench/ and print their figures (about 4
 	$(PY) -m bench.actions_latency
 	$(PY) -m bench.whatsapp_vs_rest
 	$(PY) -m bench.fuzz
+	$(PY) -m bench.geocoder
 
 # --- NLU trainers (guide: docs/entrenar.md) ---
 

@@ -98,12 +98,20 @@ class FlowFormValidation(FormValidationAction, abc.ABC):
         return {slot: None, FAILURES_SLOT: f"{slot}:{failures}"}
 
 
+# A typed place kept as written is stored and shown to staff: bounded like an address.
+MAX_UNLOCATED_CHARS = 200
+
+
 class LocationValidation(FlowFormValidation, abc.ABC):
     """A `location` slot filled by a WhatsApp pin, an address, a corner or (if allowed) a
     barrio. A geocoder that is down never loses the typed address: it is kept without
     coordinates, and the submit action geocodes again or records the address alone."""
 
     accept_barrio = False
+    # A complaint never dead-ends on an address: when set, the second typed place that
+    # cannot be located is accepted as written, without coordinates, for a person to
+    # locate (the city's service request then reports `needs_location`).
+    accept_unlocated = False
 
     def __init__(self, geocoder: Optional[GeocodingClient] = None) -> None:
         self._geocoder = geocoder or GeocodingClient.from_env()
@@ -131,13 +139,19 @@ class LocationValidation(FlowFormValidation, abc.ABC):
             elif self.accept_barrio and text:
                 place = await asyncio.to_thread(self._geocoder.barrio_centre, text)
             else:
-                return self.reject(LOCATION_SLOT, dispatcher, tracker)
+                return self._not_located(text, dispatcher, tracker)
         except (NotFound, InvalidRequest):
-            return self.reject(LOCATION_SLOT, dispatcher, tracker)
+            return self._not_located(text, dispatcher, tracker)
         except ServiceUnavailable:
             logger.warning("geocoder unavailable: keeping the typed place without coordinates")
             return self.accept(LOCATION_SLOT, address or text, **{LAT_SLOT: None, LON_SLOT: None})
         return self.accept(LOCATION_SLOT, place.address, **{LAT_SLOT: place.lat, LON_SLOT: place.lon})
+
+    def _not_located(self, text: Text, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        if self.accept_unlocated and len(text) >= 4 and failures_of(tracker, LOCATION_SLOT) >= 1:
+            dispatcher.utter_message(response="utter_location_accepted_as_written")
+            return self.accept(LOCATION_SLOT, text[:MAX_UNLOCATED_CHARS], **{LAT_SLOT: None, LON_SLOT: None})
+        return self.reject(LOCATION_SLOT, dispatcher, tracker)
 
 
 # --- submit actions -----------------------------------------------------------------

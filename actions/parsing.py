@@ -284,8 +284,12 @@ def parse_request_category(text: Optional[str]) -> Optional[str]:
 
 # --- addresses ----------------------------------------------------------------------
 
-_CORNER = re.compile(r"^(.{2,}?)\s+(?:y|e|esquina)\s+(.{2,})$", re.IGNORECASE)
-_STREET_NUMBER = re.compile(r"^(.*?[A-Za-zÁÉÍÓÚáéíóúÑñ].*?)\s+(?:al\s+|n[°º]?\s*)?(\d{1,5})\b", re.IGNORECASE)
+# Corners as people write them: "y", "e", "esq.", "esquina", "casi", "entre X y Y".
+_CORNER = re.compile(r"^(.{2,}?)\s+(?:y|e|esq\.?|esquina|casi|entre)\s+(.{2,})$", re.IGNORECASE)
+_STREET_NUMBER = re.compile(
+    r"^(.*?[A-Za-zÁÉÍÓÚáéíóúÑñ].*?)\s+(?:al\s+|altura\s+|nro\.?\s*|n[°º.]?\s*)?(\d{1,5})\b",
+    re.IGNORECASE,
+)
 
 
 def normalize_address(text: Optional[str]) -> Optional[str]:

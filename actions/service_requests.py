@@ -56,6 +56,8 @@ def clean_description(text: Text) -> Optional[Text]:
 
 
 class ValidateServiceRequestForm(LocationValidation):
+    accept_unlocated = True
+
     def __init__(self, geocoder: Optional[GeocodingClient] = None) -> None:
         super().__init__(geocoder)
 

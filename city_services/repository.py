@@ -360,6 +360,9 @@ def _service_request(row: Dict[str, Any]) -> Dict[str, Any]:
         "address": row["address"],
         "lat": row["lat"],
         "lon": row["lon"],
+        # An address without coordinates (typed, not found by the geocoder, accepted as
+        # written): a person has to locate it before a crew can be sent.
+        "needs_location": row["lat"] is None,
         "has_photo": bool(row["photo"]),
         "photo": row["photo"],
         "created_at": row["created_at"],
@@ -417,6 +420,9 @@ def _incident(row: Dict[str, Any]) -> Dict[str, Any]:
         "address": row["address"],
         "lat": row["lat"],
         "lon": row["lon"],
+        # An address without coordinates (typed, not found by the geocoder, accepted as
+        # written): a person has to locate it before a crew can be sent.
+        "needs_location": row["lat"] is None,
         "has_photo": bool(row["photo"]),
         "photo": row["photo"],
         "created_at": row["created_at"],

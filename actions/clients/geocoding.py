@@ -11,6 +11,14 @@ class Location:
     lon: float
     address: str
     barrio: Optional[str]
+    # "exact", "interpolated", "corner", "corner_approx", "street" or "barrio"; None from
+    # a geocoder that does not say (the field came later than the others).
+    precision: Optional[str] = None
+
+    @property
+    def approximate(self) -> bool:
+        """Placed from nearby known points, not at a known address or corner."""
+        return self.precision not in (None, "exact", "corner")
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Location":
@@ -19,6 +27,7 @@ class Location:
             lon=float(data["lon"]),
             address=data["address"],
             barrio=data.get("barrio"),
+            precision=data.get("precision"),
         )
 
 

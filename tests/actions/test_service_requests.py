@@ -250,3 +250,21 @@ async def test_a_photo_after_a_failed_download_replaces_it(validator, dispatcher
     )
     events = await validator.run(dispatcher, tracker, domain)
     assert as_dict(events).get("request_photo") == "var/media/second.jpg"
+
+
+async def test_an_address_not_located_twice_is_accepted_as_written(validator, dispatcher, tracker_factory, domain):
+    # a complaint never dead-ends on an address: the first miss asks again...
+    first = await validator.validate_location("Calle Inventada 123", dispatcher, tracker_factory(), domain)
+    assert first == {"location": None, FAILURES_SLOT: "location:1"}
+    # ...the second is kept as written, without coordinates, for a person to locate
+    tracker = tracker_factory(slots={FAILURES_SLOT: "location:1", "requested_slot": "location"})
+    second = await validator.validate_location("Calle Inventada 123", dispatcher, tracker, domain)
+    assert second == {"location": "Calle Inventada 123", "location_lat": None, "location_lon": None, FAILURES_SLOT: None}
+    assert response_names(dispatcher) == ["utter_invalid_location", "utter_location_accepted_as_written"]
+
+
+async def test_an_unlocated_address_is_recorded_as_written(client, dispatcher, tracker_factory, domain):
+    tracker = tracker_factory(slots=filled(location="Calle Inventada 123", location_lat=None, location_lon=None))
+    await ActionCreateServiceRequest(client).run(dispatcher, tracker, domain)
+    ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
+    assert client.get(ticket).address == "Calle Inventada 123"

@@ -177,3 +177,14 @@ def test_a_nul_character_anywhere_is_a_4xx_on_both_databases(request, backend, m
     base = request.getfixturevalue(backend)
     response = requests.request(method, base + path, params=params, json=body, timeout=10)
     assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_request_without_coordinates_needs_a_person_to_locate_it(city_services):
+    base = {"category": "bache", "description": "pozo grande", "citizen_id": "5491100000000"}
+    unlocated = requests.post(f"{city_services}/service-requests", timeout=10,
+                              json={**base, "address": "Calle Inventada 123"}).json()
+    located = requests.post(f"{city_services}/service-requests", timeout=10,
+                            json={**base, "address": "Suipacha 1156", "lat": -34.5968, "lon": -58.3797}).json()
+    assert (unlocated["needs_location"], located["needs_location"]) == (True, False)
+    fetched = requests.get(f"{city_services}/service-requests/{unlocated['ticket']}", timeout=10).json()
+    assert fetched["needs_location"] is True

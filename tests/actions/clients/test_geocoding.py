@@ -30,3 +30,17 @@ def test_barrio_centre(client):
     assert centre.barrio == "Villa Urquiza" and -34.60 < centre.lat < -34.55
     with pytest.raises(NotFound):
         client.barrio_centre("Springfield")
+
+
+def test_precision_says_whether_the_place_is_approximate(client):
+    exact = client.locate("Díaz Vélez 5044")
+    assert (exact.precision, exact.approximate) == ("exact", False)
+    street = client.locate("corrientes")
+    assert (street.precision, street.approximate) == ("street", True)
+    computed = client.locate("Cabildo y Juramento")
+    assert (computed.precision, computed.approximate) == ("corner_approx", True)
+
+
+def test_a_geocoder_answer_without_precision_still_parses():
+    location = Location.from_json({"lat": -34.6, "lon": -58.4, "address": "Suipacha 1156", "barrio": None})
+    assert (location.precision, location.approximate) == (None, False)
