@@ -1,0 +1,1 @@
+"""Custom NLU graph components, named in config.yml by module path."""
