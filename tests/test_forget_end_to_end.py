@@ -105,7 +105,7 @@ async def test_confirmed_erasure_leaves_nothing_of_the_citizen(agent, store, cit
 
     assert await _say(agent, sender, "che, borrame todos mis datos por favor") \
         == [_text_of("utter_confirm_delete_data")]
-    answer = await _say(agent, sender, "/affirm")  # the citizen taps "Sí, borrar todo"
+    answer = await _say(agent, sender, "sí")  # typed, accent and all (nlu_components/)
 
     assert len(answer) == 1 and answer[0].startswith("Listo, borré tus datos: 0 turno(s), 1 pedido(s)"), answer
     assert _stored(store, sender) == [], "the tracker store must hold nothing of the citizen"
