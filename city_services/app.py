@@ -111,17 +111,10 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
             return json(await _db(request, func, *args), status=201)
         key = v.text(header, "idempotency_key", 200)
         route = f"{request.method} {request.path}"
-        stored = await _db(request, repository.claim_idempotency_key, f"{route}|{key}", route)
-        if stored is not None:
-            status, body = stored
-            return json(body, status=status, headers={"Idempotent-Replayed": "true"})
-        try:
-            body = await _db(request, func, *args)
-        except BaseException:
-            await _db(request, repository.release_idempotency_key, f"{route}|{key}")
-            raise
-        await _db(request, repository.store_idempotent_response, f"{route}|{key}", 201, body)
-        return json(body, status=201)
+        status, body, replayed = await _db(
+            request, repository.idempotent_create, f"{route}|{key}", route, func, *args
+        )
+        return json(body, status=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
     def _citizen(request: Request, required: bool = True) -> Optional[str]:
         """The chat identity asking (``citizen_id`` query parameter)."""

@@ -10,7 +10,7 @@ import json
 import logging
 from datetime import date
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from city_services import certificates, seed
 from city_services.clock import now
@@ -715,6 +715,24 @@ def release_idempotency_key(db: Database, key: str) -> None:
     """The first attempt failed (nothing was created): a retry may run again."""
     with db.transaction(write=True) as cursor:
         cursor.execute("DELETE FROM idempotency_keys WHERE key = ? AND status IS NULL", (key,))
+
+
+def idempotent_create(
+    db: Database, key: str, route: str, create: Callable[..., Any], *args: Any
+) -> Tuple[int, Any, bool]:
+    """(status, body, replayed): claim the key, create, store the answer. Runs whole in
+    one worker thread, so a client that disconnects (and the cancelled handler) cannot
+    stop it halfway: what was created is always stored under its key."""
+    stored = claim_idempotency_key(db, key, route)
+    if stored is not None:
+        return stored[0], stored[1], True
+    try:
+        body = create(db, *args)
+    except BaseException:
+        release_idempotency_key(db, key)
+        raise
+    store_idempotent_response(db, key, 201, body)
+    return 201, body, False
 
 
 def health(db: Database) -> Dict[str, Any]:
