@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import idempotency_key
 from actions.clients.errors import ServiceError
 from actions.clients.handoffs import HandoffsClient
 
@@ -37,6 +38,7 @@ class ActionRequestHuman(Action):
                 reason="citizen_request",
                 channel=channel,
                 summary=conversation_summary(tracker),
+                idempotency_key=idempotency_key(tracker, self.name()),
             )
         except ServiceError as error:
             logger.error("Handoff request failed: %s", type(error).__name__)

@@ -14,8 +14,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
-from actions.base import RETRY_SLOT, FlowAction, FlowFormValidation, REQUESTED_SLOT, reset
-from actions.clients.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
+from actions.base import (
+    RETRY_SLOT,
+    REQUESTED_SLOT,
+    FlowAction,
+    FlowFormValidation,
+    idempotency_key,
+    reset,
+)
+from actions.clients.errors import Conflict, InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.infractions import Certificate, Infraction, InfractionsClient
 
 logger = logging.getLogger(__name__)
@@ -83,7 +90,7 @@ class ActionLookUpInfractions(FlowAction):
             # the form ended without the data (privacy declined, too many invalid answers)
             return reset(SUBJECT_SLOT, GOAL_SLOT)
         if tracker.get_slot(GOAL_SLOT) == GOAL_CERTIFICATE:
-            return await self._certificate(dispatcher, subject)
+            return await self._certificate(dispatcher, tracker, subject)
         try:
             fines = await self.call(self._client.find, **_subject_kwargs(subject))
         except NotFound:
@@ -91,8 +98,10 @@ class ActionLookUpInfractions(FlowAction):
         except InvalidRequest:
             dispatcher.utter_message(response="utter_invalid_infractions_subject")
             return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         self._tell_fines(dispatcher, subject, fines)
         return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)]
 
@@ -138,10 +147,14 @@ class ActionLookUpInfractions(FlowAction):
         else:
             dispatcher.utter_message(response="utter_offer_certificate")
 
-    async def _certificate(self, dispatcher: CollectingDispatcher, subject: Text) -> List[EventType]:
+    async def _certificate(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, subject: Text
+    ) -> List[EventType]:
         try:
             certificate: Certificate = await self.call(
-                self._client.issue_certificate, **_subject_kwargs(subject)
+                self._client.issue_certificate,
+                **_subject_kwargs(subject),
+                idempotency_key=idempotency_key(tracker, "action_issue_certificate", subject),
             )
         except Conflict:
             dispatcher.utter_message(response="utter_certificate_debt_pending", subject=subject)
@@ -149,8 +162,10 @@ class ActionLookUpInfractions(FlowAction):
         except (NotFound, InvalidRequest):
             dispatcher.utter_message(response="utter_invalid_infractions_subject")
             return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         link = certificate.pdf_url
         if not link.startswith(("http://", "https://")):
             link = urljoin(self._client.base_url + "/", link.lstrip("/"))

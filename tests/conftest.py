@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Text
 
@@ -58,7 +59,10 @@ def tracker_factory() -> Callable[..., Tracker]:
             "metadata": metadata or {},
             **(parse_data or {}),
         }
-        user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}
+        # Rasa stamps every user event with a time and a message id (the turn that
+        # idempotency keys of writes derive from): so do these.
+        user_event = {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {},
+                      "timestamp": time.time(), "message_id": uuid.uuid4().hex}
         return Tracker.from_dict(
             {
                 "sender_id": sender_id,

@@ -35,7 +35,7 @@ CALLS = {
     "appointments.list": (AppointmentsClient, lambda c: c.list("30123456")),
     "appointments.cancel": (AppointmentsClient, lambda c: c.cancel("TUR-000001", "30123456")),
     "service_requests.create": (ServiceRequestsClient, lambda c: c.create("bache", "d", "x", address="Cuba 2000")),
-    "service_requests.get": (ServiceRequestsClient, lambda c: c.get("SOL-000001")),
+    "service_requests.get": (ServiceRequestsClient, lambda c: c.get("SOL-000001", "x")),
     "incidents.report": (IncidentsClient, lambda c: c.report("incendio", "d", "x", True)),
     "green_points.nearest": (GreenPointsClient, lambda c: c.nearest(-34.6, -58.4)),
     "geocoding.locate": (GeocodingClient, lambda c: c.locate("Cuba 2000")),
@@ -113,7 +113,7 @@ def test_backend_stopped_midway(start_city_services):
     ticket = client.create("bache", "Pozo", "x", address="Cuba 2000").ticket
     service.stop()
     with pytest.raises(ServiceUnavailable):
-        client.get(ticket)
+        client.get(ticket, "x")
 
 
 def test_malformed_answer_is_service_unavailable(city_services):
