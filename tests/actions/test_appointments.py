@@ -335,3 +335,40 @@ async def test_backend_down_during_validation_asks_again_without_counting(dispat
     result = await validator.validate_specialty("pediatría", dispatcher, tracker_factory(), domain)
     assert result == {"specialty": None}
     assert response_names(dispatcher) == ["utter_service_unavailable_ask_again"]
+
+
+async def test_retry_after_a_timeout_never_books_twice(start_city_services, dispatcher, tracker_factory, domain):
+    """The backend is slow (its database locked by someone else): the booking times out on
+    our side and is made once the lock is gone. The retry button sends the same
+    Idempotency-Key (kept in a slot) and gets that very booking back: one booking only."""
+    import sqlite3
+    import time
+
+    backend = start_city_services()
+    client = AppointmentsClient(backend.base_url)
+    citizen = "5491100000140"
+    free = client.free_slots("H-26", "pediatría", TOMORROW, TOMORROW + dt.timedelta(days=6), limit=1)
+    slots = {**booking_slots(dni="31000140"), "appointment_slot": free[0].id,
+             "appointment_slot_label": "x", "appointment_confirmed": True}
+    lock = sqlite3.connect(backend.database_url[len("sqlite:///"):], isolation_level=None, timeout=30)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        slow = ActionBookAppointment(AppointmentsClient(backend.base_url, timeout=(0.5, 0.5)))
+        events = await slow.run(dispatcher, tracker_factory(slots=slots, sender_id=citizen), domain)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert response_names(dispatcher) == ["utter_service_unavailable"]
+    kept = {e["name"]: e["value"] for e in events}
+    deadline = time.monotonic() + 10
+    while not client.list(citizen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first = client.list(citizen)
+    assert len(first) == 1, "the backend made the booking whose answer we missed"
+
+    dispatcher.messages.clear()
+    retry = tracker_factory(text="/affirm", slots={**slots, **kept}, sender_id=citizen)
+    await ActionBookAppointment(client).run(dispatcher, retry, domain)
+    assert response_names(dispatcher) == ["utter_appointment_booked"]
+    assert message_of(dispatcher, "utter_appointment_booked")["code"] == first[0].code
+    assert [a.code for a in client.list(citizen)] == [first[0].code]
