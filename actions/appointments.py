@@ -24,8 +24,10 @@ from actions.base import (
     FlowAction,
     FlowFormValidation,
     location_pin,
+    rate_limited,
     reset,
 )
+from actions.rate_limits import LOOKUP
 from actions.clients.appointments import Appointment, AppointmentsClient, HealthCentre, Slot
 from actions.clients.errors import (
     Conflict,
@@ -329,6 +331,8 @@ class ActionListAppointments(_AppointmentsAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        if await rate_limited(dispatcher, tracker, LOOKUP):
+            return [SlotSet(RETRY_SLOT, None)]
         try:
             appointments = await self.call(self._client.list, tracker.sender_id)
         except ServiceUnavailable as error:
@@ -384,6 +388,9 @@ class ActionCancelAppointment(_AppointmentsAction):
             return reset(CODE, CANCEL_CONFIRMED)
         if confirmed is False:
             dispatcher.utter_message(response="utter_appointment_kept", code=code)
+            return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
+        # codes can be guessed: a loop of cancellations is limited like any lookup
+        if await rate_limited(dispatcher, tracker, LOOKUP):
             return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
         try:
             # the backend checks ownership: someone else's code answers "not found"

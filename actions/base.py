@@ -14,7 +14,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import parsing
+from actions import parsing, rate_limits
 from actions.clients.errors import Busy, InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.geocoding import GeocodingClient, Location
 
@@ -184,6 +184,23 @@ class FlowAction(Action, abc.ABC):
         logger.error("%s: unexpected answer from a city system: %s %s",
                      self.name(), error.status, error.code)
         return self.offer_retry(dispatcher, error=error)
+
+
+async def rate_limited(dispatcher: CollectingDispatcher, tracker: Tracker, kind: Text) -> bool:
+    """Count one ``kind`` call (rate_limits.LOOKUP, EMERGENCY, HANDOFF) by this citizen;
+    True, after telling the citizen why, when over the limit. The store is a file or Redis:
+    blocking, so off the event loop."""
+    try:
+        limiter = rate_limits.shared()
+    except ValueError as error:
+        # a malformed RATE_LIMIT_* must not turn every lookup into a 500 (or silence)
+        logger.error("rate limits misconfigured, not enforced: %s", error)
+        return False
+    decision = await asyncio.to_thread(limiter.hit, tracker.sender_id, kind)
+    if decision.allowed:
+        return False
+    dispatcher.utter_message(response=decision.response)
+    return True
 
 
 def idempotency_key(tracker: Tracker, action: Text, *extra: Text) -> Text:

@@ -25,8 +25,10 @@ from actions.base import (
     FlowAction,
     LocationValidation,
     location_pin,
+    rate_limited,
     reset,
 )
+from actions.rate_limits import EMERGENCY
 from actions.clients.errors import NotFound, ServiceError
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.handoffs import HandoffsClient
@@ -137,6 +139,9 @@ class ActionReportEmergency(FlowAction):
         address = tracker.get_slot(LOCATION_SLOT)
         if not kind or not address:
             return reset(*FORM_SLOTS)
+        # over the limit the answer still gives 911/100/107/103: never silence here
+        if await rate_limited(dispatcher, tracker, EMERGENCY):
+            return reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
         sent, photo = photo_since_form_start(tracker)
         description = tracker.get_slot(DESCRIPTION) or labels.label("emergency_types", kind)
         key = self.write_key(tracker)

@@ -22,8 +22,10 @@ from actions.base import (
     FlowFormValidation,
     LocationValidation,
     photo_reference,
+    rate_limited,
     reset,
 )
+from actions.rate_limits import LOOKUP
 from actions.clients.errors import InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.service_requests import ServiceRequest, ServiceRequestsClient
@@ -179,6 +181,9 @@ class ActionCheckServiceRequest(FlowAction):
         ticket = tracker.get_slot(TICKET)
         if not ticket:
             return []
+        # ticket numbers are sequential: a loop over them is what this limit stops
+        if await rate_limited(dispatcher, tracker, LOOKUP):
+            return reset(TICKET, RETRY_SLOT)
         try:
             # the sender decides what is shown: details to the author, the status to others
             request: ServiceRequest = await self.call(self._client.get, ticket, tracker.sender_id)

@@ -37,6 +37,19 @@ def domain() -> Dict[Text, Any]:
     return loaded
 
 
+@pytest.fixture(autouse=True)
+def rate_limiter(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own empty per-citizen rate-limit counters (a private SQLite
+    file), so the suite's many lookups from one sender id never meet the limits, and no
+    test writes the developer's var/rate_limits.sqlite3."""
+    from actions import rate_limits
+
+    store = rate_limits.SqliteStore(tmp_path_factory.mktemp("rate_limits") / "rate.sqlite3")
+    limiter = rate_limits.RateLimiter(store)
+    monkeypatch.setattr(rate_limits, "_shared", limiter)
+    return limiter
+
+
 @pytest.fixture
 def tracker_factory() -> Callable[..., Tracker]:
     """Builds a fresh rasa-sdk Tracker as the action server would receive it."""

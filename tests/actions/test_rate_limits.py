@@ -140,3 +140,91 @@ def test_every_kind_has_a_spanish_answer_in_the_domain(domain):
         assert limit.response in domain["responses"], limit.response
     assert all(n in domain["responses"]["utter_rate_limited_emergency"][0]["text"]
                for n in ("911", "100", "107", "103")), "never silence in an emergency"
+
+
+# ------------------------------------------------ the actions that are limited
+
+
+def _one_allowed(rate_limiter, kind):
+    rate_limiter.limits[kind] = Limit(kind, 1, 3600)
+
+
+async def test_an_emergency_over_the_limit_still_gets_the_numbers(
+    city_services, rate_limiter, dispatcher, tracker_factory, domain
+):
+    from actions.base import RETRY_SLOT, WRITE_KEY_SLOT
+    from actions.clients.handoffs import HandoffsClient
+    from actions.clients.incidents import IncidentsClient
+    from actions.emergencies import FORM_SLOTS, ActionReportEmergency
+    from tests.actions.flow_support import response_names, resets
+
+    _one_allowed(rate_limiter, EMERGENCY)
+    citizen = f"5491100{uuid.uuid4().int % 10**6:06d}"
+    action = ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(city_services))
+    slots = {"emergency_type": "arbol_caido", "location": "Av. Corrientes 1234",
+             "people_at_risk": False, "emergency_description": "un árbol corta la calle"}
+    await action.run(dispatcher, tracker_factory(slots=slots, sender_id=citizen), domain)
+    assert "utter_emergency_recorded" in response_names(dispatcher)
+    dispatcher.messages.clear()
+    events = await action.run(dispatcher, tracker_factory(slots=slots, sender_id=citizen), domain)
+    assert response_names(dispatcher) == ["utter_rate_limited_emergency"]
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
+    text = domain["responses"]["utter_rate_limited_emergency"][0]["text"]
+    assert all(number in text for number in ("911", "100", "107", "103"))
+
+
+async def test_handoffs_over_the_limit_are_not_enqueued(
+    city_services, operator_token, rate_limiter, dispatcher, tracker_factory, domain
+):
+    import requests
+    from actions.clients.handoffs import HandoffsClient
+    from actions.handoff import ActionRequestHuman
+    from tests.actions.flow_support import response_names
+
+    _one_allowed(rate_limiter, HANDOFF)
+    citizen = f"5491100{uuid.uuid4().int % 10**6:06d}"
+    action = ActionRequestHuman(HandoffsClient(city_services))
+    for text in ("quiero hablar con una persona", "una persona por favor"):
+        await action.run(dispatcher, tracker_factory(text=text, sender_id=citizen), domain)
+    assert response_names(dispatcher) == ["utter_handoff_queued", "utter_rate_limited_handoff"]
+    queue = requests.get(f"{city_services}/handoffs", timeout=10,
+                         headers={"Authorization": f"Bearer {operator_token}"}).json()["handoffs"]
+    assert len([h for h in queue if h["citizen_id"] == citizen]) == 1
+
+
+async def test_listing_appointments_and_ticket_status_are_lookups(
+    city_services, rate_limiter, dispatcher, tracker_factory, domain
+):
+    from actions.appointments import ActionListAppointments
+    from actions.clients.appointments import AppointmentsClient
+    from actions.clients.service_requests import ServiceRequestsClient
+    from actions.service_requests import ActionCheckServiceRequest
+    from tests.actions.flow_support import response_names
+
+    rate_limiter.limits[LOOKUP] = Limit(LOOKUP, 2, 3600)
+    citizen = f"5491100{uuid.uuid4().int % 10**6:06d}"
+    listing = ActionListAppointments(AppointmentsClient(city_services))
+    status = ActionCheckServiceRequest(ServiceRequestsClient(city_services))
+    await listing.run(dispatcher, tracker_factory(sender_id=citizen), domain)
+    await status.run(dispatcher, tracker_factory(slots={"ticket": "SOL-999999"}, sender_id=citizen), domain)
+    await status.run(dispatcher, tracker_factory(slots={"ticket": "SOL-000001"}, sender_id=citizen), domain)
+    await listing.run(dispatcher, tracker_factory(sender_id=citizen), domain)
+    assert response_names(dispatcher) == [
+        "utter_no_appointments", "utter_service_request_not_found",
+        "utter_rate_limited_lookup", "utter_rate_limited_lookup",
+    ]
+    # another citizen is not affected
+    dispatcher.messages.clear()
+    await listing.run(dispatcher, tracker_factory(sender_id=citizen + "1"), domain)
+    assert response_names(dispatcher) == ["utter_no_appointments"]
+
+
+async def test_a_malformed_limit_in_the_environment_never_breaks_an_action(
+    monkeypatch, dispatcher, tracker_factory
+):
+    from actions.base import rate_limited
+
+    monkeypatch.setattr(rate_limits, "_shared", None)
+    monkeypatch.setenv("RATE_LIMIT_LOOKUP", "veinte")
+    assert await rate_limited(dispatcher, tracker_factory(), LOOKUP) is False
+    assert dispatcher.messages == []
