@@ -209,7 +209,8 @@ class ActionOfferAppointmentSlots(_AppointmentsAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         if any(tracker.get_slot(s) is None for s in (SPECIALTY, CENTRE, DATE, DNI)):
-            return [*reset(*BOOKING_SLOTS), FollowupAction("action_listen")]
+            # the form ended without its data (too many invalid answers): the flow is over
+            return [*reset(*BOOKING_SLOTS, DNI), FollowupAction("action_listen")]
         try:
             offers = await self.fresh_offers(tracker)
         except ServiceUnavailable as error:
@@ -280,7 +281,7 @@ class ActionBookAppointment(_AppointmentsAction):
     ) -> List[EventType]:
         slot_id, dni = tracker.get_slot(CHOSEN), tracker.get_slot(DNI)
         if tracker.get_slot(CONFIRMED) is not True or not slot_id or not dni:
-            return reset(*BOOKING_SLOTS)
+            return reset(*BOOKING_SLOTS, DNI)
         key = self.write_key(tracker)
         try:
             booking: Appointment = await self.call(

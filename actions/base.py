@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import parsing, rate_limits
 from actions.clients.errors import Busy, InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.geocoding import GeocodingClient, Location
+from actions.session import forget_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +256,13 @@ class ActionRetry(Action):
             dispatcher.utter_message(response="utter_nothing_to_retry")
             return []
         if (tracker.latest_message.get("intent") or {}).get("name") == "deny":
+            # the citizen gave up the failed step: its flow is over, and so is what it
+            # asked (DNI, plate, address) and the failed write's key
             dispatcher.utter_message(response="utter_retry_dropped")
-            return [SlotSet(RETRY_SLOT, None)]
+            slots = tracker.current_slot_values()
+            return [
+                SlotSet(RETRY_SLOT, None),
+                *([SlotSet(WRITE_KEY_SLOT, None)] if slots.get(WRITE_KEY_SLOT) else []),
+                *forget_personal_data(slots),
+            ]
         return [SlotSet(RETRY_SLOT, None), FollowupAction(action)]

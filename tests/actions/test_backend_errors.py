@@ -148,3 +148,28 @@ async def test_each_turn_has_its_own_key(answering, dispatcher, tracker_factory,
     await action.run(dispatcher, tracker_factory(slots=REQUEST), domain)
     keys = [key for method, _, key in answering.requests() if method == "POST"]
     assert len(set(keys)) == 2
+
+
+async def test_giving_up_a_failed_step_forgets_what_it_asked(dispatcher, tracker_factory, domain):
+    """«Dejarlo para después» after a fault ends the flow: the DNI it asked for and the
+    failed write's key do not stay in the conversation."""
+    from actions.base import ActionRetry
+
+    slots = {**BOOKING, RETRY_SLOT: "action_book_appointment", WRITE_KEY_SLOT: "action_book_appointment:ab"}
+    events = await ActionRetry().run(dispatcher, tracker_factory(intent="deny", slots=slots), domain)
+    assert response_names(dispatcher) == ["utter_retry_dropped"]
+    forgotten = {e["name"] for e in events if e["value"] is None}
+    assert {RETRY_SLOT, WRITE_KEY_SLOT, "dni"} <= forgotten
+
+
+async def test_a_booking_flow_that_ends_without_booking_forgets_the_dni(dispatcher, tracker_factory, domain):
+    from actions.appointments import ActionOfferAppointmentSlots
+
+    unconfirmed = {**BOOKING, "appointment_confirmed": None}
+    events = await ActionBookAppointment(AppointmentsClient("http://127.0.0.1:9")).run(
+        dispatcher, tracker_factory(slots=unconfirmed), domain)
+    assert {"event": "slot", "timestamp": None, "name": "dni", "value": None} in events
+    incomplete = {"dni": "31000001", "specialty": "pediatría"}
+    events = await ActionOfferAppointmentSlots(AppointmentsClient("http://127.0.0.1:9")).run(
+        dispatcher, tracker_factory(slots=incomplete), domain)
+    assert {"event": "slot", "timestamp": None, "name": "dni", "value": None} in events
