@@ -4,6 +4,9 @@ Booking: specialty → health centre (by name, by barrio, or the nearest to a Wh
 → day and time preference → DNI (appointment_form); then real free slots are offered and
 confirmed (appointment_slot_form). A slot taken between offer and confirmation brings fresh
 options, never an error.
+
+Listing and cancelling are scoped by the chat identity (``tracker.sender_id``) that booked:
+the city system answers only that citizen's appointments, whatever DNI anyone types.
 """
 import asyncio
 import datetime as dt
@@ -17,13 +20,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import parsing
 from actions.base import (
     RETRY_SLOT,
+    WRITE_KEY_SLOT,
     FlowAction,
     FlowFormValidation,
     location_pin,
+    rate_limited,
     reset,
 )
+from actions.rate_limits import LOOKUP
 from actions.clients.appointments import Appointment, AppointmentsClient, HealthCentre, Slot
-from actions.clients.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
+from actions.clients.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+    ServiceUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +104,7 @@ class ValidateAppointmentForm(FlowFormValidation):
     ) -> Dict[Text, Any]:
         try:
             known = await asyncio.to_thread(self._client.specialties)
-        except ServiceUnavailable:
+        except ServiceError:
             dispatcher.utter_message(response="utter_service_unavailable_ask_again")
             return {SPECIALTY: None}
         found = match_specialty(str(value or ""), known)
@@ -130,7 +142,7 @@ class ValidateAppointmentForm(FlowFormValidation):
                     )
         except (NotFound, InvalidRequest, ValueError):
             centres = []
-        except ServiceUnavailable:
+        except ServiceError:
             dispatcher.utter_message(response="utter_service_unavailable_ask_again")
             return {CENTRE: None}
         if not centres:
@@ -197,13 +209,16 @@ class ActionOfferAppointmentSlots(_AppointmentsAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         if any(tracker.get_slot(s) is None for s in (SPECIALTY, CENTRE, DATE, DNI)):
-            return [*reset(*BOOKING_SLOTS), FollowupAction("action_listen")]
+            # the form ended without its data (too many invalid answers): the flow is over
+            return [*reset(*BOOKING_SLOTS, DNI), FollowupAction("action_listen")]
         try:
             offers = await self.fresh_offers(tracker)
-        except ServiceUnavailable:
-            return [*self.offer_retry(dispatcher), FollowupAction("action_listen")]
+        except ServiceUnavailable as error:
+            return [*self.offer_retry(dispatcher, error=error), FollowupAction("action_listen")]
         except (NotFound, InvalidRequest):
             offers = []
+        except ServiceError as error:
+            return [*self.unexpected(dispatcher, error), FollowupAction("action_listen")]
         if not offers:
             return self.no_offers(dispatcher, tracker)
         # explicit, so that a retry after a fault (action_retry) also reaches the choice
@@ -266,17 +281,18 @@ class ActionBookAppointment(_AppointmentsAction):
     ) -> List[EventType]:
         slot_id, dni = tracker.get_slot(CHOSEN), tracker.get_slot(DNI)
         if tracker.get_slot(CONFIRMED) is not True or not slot_id or not dni:
-            return reset(*BOOKING_SLOTS)
+            return reset(*BOOKING_SLOTS, DNI)
+        key = self.write_key(tracker)
         try:
             booking: Appointment = await self.call(
-                self._client.book, slot_id, dni, tracker.sender_id
+                self._client.book, slot_id, dni, tracker.sender_id, idempotency_key=key
             )
-        except Conflict:
+        except (Conflict, NotFound, InvalidRequest):
             return await self._taken_meanwhile(dispatcher, tracker)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
-        except (NotFound, InvalidRequest):
-            return await self._taken_meanwhile(dispatcher, tracker)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error, write_key=key)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         dispatcher.utter_message(
             response="utter_appointment_booked",
             code=booking.code,
@@ -284,7 +300,8 @@ class ActionBookAppointment(_AppointmentsAction):
             specialty=booking.specialty,
             when=parsing.format_datetime(booking.starts_at),
         )
-        return reset(*BOOKING_SLOTS, RETRY_SLOT)
+        # the DNI was asked for this booking only: it does not outlive the flow
+        return reset(*BOOKING_SLOTS, DNI, RETRY_SLOT, WRITE_KEY_SLOT)
 
     async def _taken_meanwhile(
         self, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -292,8 +309,10 @@ class ActionBookAppointment(_AppointmentsAction):
         dispatcher.utter_message(response="utter_appointment_slot_taken")
         try:
             offers = await self.fresh_offers(tracker)
-        except ServiceUnavailable:
-            return [*reset(CHOSEN, CHOSEN_LABEL, CONFIRMED), *self.offer_retry(dispatcher)]
+        except ServiceUnavailable as error:
+            return [*reset(CHOSEN, CHOSEN_LABEL, CONFIRMED), *self.offer_retry(dispatcher, error=error)]
+        except ServiceError as error:
+            return [*reset(CHOSEN, CHOSEN_LABEL, CONFIRMED), *self.unexpected(dispatcher, error)]
         if not offers:
             return self.no_offers(dispatcher, tracker)
         return [
@@ -303,35 +322,26 @@ class ActionBookAppointment(_AppointmentsAction):
         ]
 
 
-class ValidateAppointmentsListForm(FlowFormValidation):
-    def name(self) -> Text:
-        return "validate_appointments_list_form"
-
-    async def validate_dni(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Dict[Text, Any]:
-        dni = parsing.normalize_dni(str(value or ""))
-        if dni is None:
-            return self.reject(DNI, dispatcher, tracker)
-        return self.accept(DNI, dni)
-
-
 class ActionListAppointments(_AppointmentsAction):
+    """"mis turnos": the appointments booked from this chat (the sender id), with no DNI
+    asked: a DNI is easy to learn, and a specialty is health data."""
+
     def name(self) -> Text:
         return "action_list_appointments"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        dni = tracker.get_slot(DNI)
-        if not dni:
-            return []
+        if await rate_limited(dispatcher, tracker, LOOKUP):
+            return [SlotSet(RETRY_SLOT, None)]
         try:
-            appointments = await self.call(self._client.list, dni)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+            appointments = await self.call(self._client.list, tracker.sender_id)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
         except (NotFound, InvalidRequest):
             appointments = []
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         booked = sorted((a for a in appointments if a.status == "booked"), key=lambda a: a.starts_at)
         if not booked:
             dispatcher.utter_message(response="utter_no_appointments")
@@ -348,7 +358,7 @@ class ActionListAppointments(_AppointmentsAction):
         return [SlotSet(RETRY_SLOT, None)]
 
 
-class ValidateAppointmentCancelForm(ValidateAppointmentsListForm):
+class ValidateAppointmentCancelForm(FlowFormValidation):
     def name(self) -> Text:
         return "validate_appointment_cancel_form"
 
@@ -373,20 +383,29 @@ class ActionCancelAppointment(_AppointmentsAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        code, dni = tracker.get_slot(CODE), tracker.get_slot(DNI)
+        code = tracker.get_slot(CODE)
         confirmed = tracker.get_slot(CANCEL_CONFIRMED)
-        if not code or not dni or confirmed is None:
+        if not code or confirmed is None:
             return reset(CODE, CANCEL_CONFIRMED)
         if confirmed is False:
             dispatcher.utter_message(response="utter_appointment_kept", code=code)
             return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
+        # codes can be guessed: a loop of cancellations is limited like any lookup
+        if await rate_limited(dispatcher, tracker, LOOKUP):
+            return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
         try:
-            appointment = await self.call(self._client.cancel, code, dni)
+            # the backend checks ownership: someone else's code answers "not found"
+            appointment = await self.call(self._client.cancel, code, tracker.sender_id)
         except (NotFound, InvalidRequest):
             dispatcher.utter_message(response="utter_appointment_not_found", code=code)
             return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except Conflict:
+            dispatcher.utter_message(response="utter_appointment_already_cancelled", code=code)
+            return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         dispatcher.utter_message(
             response="utter_appointment_cancelled",
             code=appointment.code,

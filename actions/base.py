@@ -6,6 +6,7 @@ never instantiates them.
 """
 import abc
 import asyncio
+import hashlib
 import logging
 from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
 
@@ -13,9 +14,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import parsing
-from actions.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
+from actions import parsing, rate_limits
+from actions.clients.errors import Busy, InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.geocoding import GeocodingClient, Location
+from actions.session import forget_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,9 @@ T = TypeVar("T")
 
 FAILURES_SLOT = "flow_failures"
 RETRY_SLOT = "retry_action"
+# The Idempotency-Key of a write that failed (timeout, 5xx): the retry button sends
+# the same key, so a write that did reach the city system is not made twice.
+WRITE_KEY_SLOT = "write_key"
 MAX_FAILURES = 3
 REQUESTED_SLOT = "requested_slot"
 
@@ -170,9 +175,69 @@ class FlowAction(Action, abc.ABC):
         """Run a blocking client call off the event loop."""
         return await asyncio.to_thread(func, *args, **kwargs)
 
-    def offer_retry(self, dispatcher: CollectingDispatcher, response: Text = "utter_service_unavailable") -> List[EventType]:
+    def write_key(self, tracker: Tracker) -> Text:
+        """The Idempotency-Key of this action's write: the key of a failed attempt when
+        the citizen retries, else one derived from the conversation and the turn."""
+        pending = tracker.get_slot(WRITE_KEY_SLOT)
+        if isinstance(pending, str) and pending.startswith(f"{self.name()}:"):
+            return pending
+        return idempotency_key(tracker, self.name())
+
+    def offer_retry(
+        self,
+        dispatcher: CollectingDispatcher,
+        response: Text = "utter_service_unavailable",
+        error: Optional[ServiceError] = None,
+        write_key: Optional[Text] = None,
+    ) -> List[EventType]:
+        """Apologise and offer the retry button, keeping every slot. A 429 gets the
+        "try in a few minutes" answer instead; ``write_key`` is kept for the retry."""
+        if isinstance(error, Busy):
+            response = "utter_service_busy"
         dispatcher.utter_message(response=response)
-        return [SlotSet(RETRY_SLOT, self.name())]
+        events: List[EventType] = [SlotSet(RETRY_SLOT, self.name())]
+        if write_key is not None:
+            events.append(SlotSet(WRITE_KEY_SLOT, write_key))
+        return events
+
+    def unexpected(self, dispatcher: CollectingDispatcher, error: ServiceError) -> List[EventType]:
+        """Any other answer of a city system (e.g. 405, 413): logged, and the citizen is
+        told the system failed. The action server must never answer Rasa with a 500."""
+        logger.error("%s: unexpected answer from a city system: %s %s",
+                     self.name(), error.status, error.code)
+        return self.offer_retry(dispatcher, error=error)
+
+
+async def rate_limited(dispatcher: CollectingDispatcher, tracker: Tracker, kind: Text) -> bool:
+    """Count one ``kind`` call (rate_limits.LOOKUP, EMERGENCY, HANDOFF) by this citizen;
+    True, after telling the citizen why, when over the limit. The store is a file or Redis:
+    blocking, so off the event loop."""
+    try:
+        limiter = rate_limits.shared()
+    except ValueError as error:
+        # a malformed RATE_LIMIT_* must not turn every lookup into a 500 (or silence)
+        logger.error("rate limits misconfigured, not enforced: %s", error)
+        return False
+    decision = await asyncio.to_thread(limiter.hit, tracker.sender_id, kind)
+    if decision.allowed:
+        return False
+    dispatcher.utter_message(response=decision.response)
+    return True
+
+
+def idempotency_key(tracker: Tracker, action: Text, *extra: Text) -> Text:
+    """Deterministic per conversation, user turn and action (and ``extra``, e.g. the
+    subject, hashed like the rest): a repeat of the same turn (Rasa retrying the action
+    call) gives the same key; the next turn another one."""
+    turn = ""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            message_id = event.get("message_id") or (event.get("parse_data") or {}).get("message_id")
+            turn = f"{message_id or ''}|{event.get('timestamp') or ''}|{event.get('text') or ''}"
+            break
+    material = "\n".join((tracker.sender_id, turn, action, *extra))
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return f"{action}:{digest[:40]}"
 
 
 async def coordinates(
@@ -212,6 +277,13 @@ class ActionRetry(Action):
             dispatcher.utter_message(response="utter_nothing_to_retry")
             return []
         if (tracker.latest_message.get("intent") or {}).get("name") == "deny":
+            # the citizen gave up the failed step: its flow is over, and so is what it
+            # asked (DNI, plate, address) and the failed write's key
             dispatcher.utter_message(response="utter_retry_dropped")
-            return [SlotSet(RETRY_SLOT, None)]
+            slots = tracker.current_slot_values()
+            return [
+                SlotSet(RETRY_SLOT, None),
+                *([SlotSet(WRITE_KEY_SLOT, None)] if slots.get(WRITE_KEY_SLOT) else []),
+                *forget_personal_data(slots),
+            ]
         return [SlotSet(RETRY_SLOT, None), FollowupAction(action)]

@@ -6,6 +6,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.session import forget_personal_data
+
 logger = logging.getLogger(__name__)
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -77,13 +79,18 @@ class ActionStop(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         form = tracker.active_loop.get("name")
+        # a DNI, plate or address given for a lookup is forgotten when the citizen
+        # abandons, even between forms (e.g. a plate kept for the certificate offer)
+        personal = forget_personal_data(tracker.current_slot_values())
         if not form:
             dispatcher.utter_message(response="utter_nothing_to_stop")
-            return []
+            return personal
         form_slots = (domain.get("forms", {}).get(form) or {}).get("required_slots") or []
         dispatcher.utter_message(response="utter_stop")
+        cleared = set(form_slots)
         return [
             ActiveLoop(None),
             SlotSet("requested_slot", None),
             *(SlotSet(slot, None) for slot in form_slots),
+            *(event for event in personal if event["name"] not in cleared),
         ]

@@ -19,7 +19,7 @@ from actions.base import (
     reset,
 )
 from actions.clients.ecobici import EcobiciClient, StationAvailability
-from actions.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
+from actions.clients.errors import InvalidRequest, NotFound, ServiceError
 from actions.clients.geocoding import GeocodingClient
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,8 @@ class ActionFindEcobiciStations(FlowAction):
         except (NotFound, InvalidRequest):
             dispatcher.utter_message(response="utter_invalid_location")
             return reset(LOCATION_SLOT, LAT_SLOT, LON_SLOT, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except ServiceError as error:
+            return self.offer_retry(dispatcher, error=error)
         if not stations:
             dispatcher.utter_message(response="utter_no_ecobici_stations")
         else:

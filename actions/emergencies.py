@@ -21,11 +21,14 @@ from actions.base import (
     LOCATION_SLOT,
     LON_SLOT,
     RETRY_SLOT,
+    WRITE_KEY_SLOT,
     FlowAction,
     LocationValidation,
     location_pin,
+    rate_limited,
     reset,
 )
+from actions.rate_limits import EMERGENCY
 from actions.clients.errors import NotFound, ServiceError
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.handoffs import HandoffsClient
@@ -136,8 +139,12 @@ class ActionReportEmergency(FlowAction):
         address = tracker.get_slot(LOCATION_SLOT)
         if not kind or not address:
             return reset(*FORM_SLOTS)
+        # over the limit the answer still gives 911/100/107/103: never silence here
+        if await rate_limited(dispatcher, tracker, EMERGENCY):
+            return reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
         sent, photo = photo_since_form_start(tracker)
         description = tracker.get_slot(DESCRIPTION) or labels.label("emergency_types", kind)
+        key = self.write_key(tracker)
         try:
             incident: Incident = await self.call(
                 self._client.report,
@@ -149,10 +156,13 @@ class ActionReportEmergency(FlowAction):
                 lat=tracker.get_slot(LAT_SLOT),
                 lon=tracker.get_slot(LON_SLOT),
                 photo=photo,
+                idempotency_key=key,
             )
         except ServiceError:
-            # never lose a report: every answer stays in its slot for the retry
-            return self.offer_retry(dispatcher, "utter_emergency_not_recorded")
+            # never lose a report: every answer stays in its slot for the retry, and the
+            # key too, so a report that did arrive is not recorded twice.
+            # utter_emergency_not_recorded gives the life-safety numbers.
+            return self.offer_retry(dispatcher, "utter_emergency_not_recorded", write_key=key)
         dispatcher.utter_message(
             response="utter_emergency_recorded",
             number=incident.number,
@@ -170,8 +180,10 @@ class ActionReportEmergency(FlowAction):
                 reason="emergency",
                 channel=tracker.get_latest_input_channel() or "unknown",
                 summary=summary,
+                # one operator ticket per incident, however often this is retried
+                idempotency_key=f"emergency-handoff:{incident.number}",
             )
         except ServiceError as error:
             logger.error("incident %s recorded but not enqueued: %s", incident.number, type(error).__name__)
         dispatcher.utter_message(response="utter_emergency_operator_follow_up", number=incident.number)
-        return reset(*FORM_SLOTS, RETRY_SLOT)
+        return reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)

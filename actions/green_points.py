@@ -18,7 +18,7 @@ from actions.base import (
     coordinates,
     reset,
 )
-from actions.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
+from actions.clients.errors import InvalidRequest, NotFound, ServiceError
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.green_points import GreenPoint, GreenPointsClient
 
@@ -63,8 +63,8 @@ class ActionFindGreenPoints(FlowAction):
         except (NotFound, InvalidRequest):
             dispatcher.utter_message(response="utter_invalid_location")
             return reset(LOCATION_SLOT, LAT_SLOT, LON_SLOT, MATERIAL, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except ServiceError as error:
+            return self.offer_retry(dispatcher, error=error)
         if not found:
             dispatcher.utter_message(
                 response="utter_no_green_points",

@@ -7,8 +7,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import idempotency_key, rate_limited
 from actions.clients.errors import ServiceError
 from actions.clients.handoffs import HandoffsClient
+from actions.rate_limits import HANDOFF
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         channel = tracker.get_latest_input_channel() or "unknown"
+        if await rate_limited(dispatcher, tracker, HANDOFF):
+            return []
         try:
             await asyncio.to_thread(
                 self._client.request,
@@ -37,6 +41,7 @@ class ActionRequestHuman(Action):
                 reason="citizen_request",
                 channel=channel,
                 summary=conversation_summary(tracker),
+                idempotency_key=idempotency_key(tracker, self.name()),
             )
         except ServiceError as error:
             logger.error("Handoff request failed: %s", type(error).__name__)

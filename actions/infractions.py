@@ -14,8 +14,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
-from actions.base import RETRY_SLOT, FlowAction, FlowFormValidation, REQUESTED_SLOT, reset
-from actions.clients.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
+from actions.base import (
+    RETRY_SLOT,
+    REQUESTED_SLOT,
+    FlowAction,
+    FlowFormValidation,
+    idempotency_key,
+    rate_limited,
+    reset,
+)
+from actions.rate_limits import LOOKUP
+from actions.clients.errors import Conflict, InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.infractions import Certificate, Infraction, InfractionsClient
 
 logger = logging.getLogger(__name__)
@@ -36,13 +45,15 @@ class ValidateInfractionsForm(FlowFormValidation):
     async def extract_infractions_subject(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
-        """A certificate asked right after a lookup reuses the plate or DNI just checked."""
+        """A certificate asked right after a lookup reuses the plate or DNI just checked,
+        and the consent just given for it. Any other lookup shows the privacy notice
+        again: consent is per lookup (privacy_accepted is reset when each one ends)."""
         if (
             tracker.get_slot(SUBJECT_SLOT) is None
             and tracker.get_slot(GOAL_SLOT) == GOAL_CERTIFICATE
             and tracker.get_slot(LAST_SUBJECT_SLOT)
         ):
-            return {SUBJECT_SLOT: tracker.get_slot(LAST_SUBJECT_SLOT)}
+            return {SUBJECT_SLOT: tracker.get_slot(LAST_SUBJECT_SLOT), PRIVACY_SLOT: True}
         return {}
 
     async def validate_privacy_accepted(
@@ -81,20 +92,24 @@ class ActionLookUpInfractions(FlowAction):
         subject = tracker.get_slot(SUBJECT_SLOT)
         if tracker.get_slot(PRIVACY_SLOT) is not True or not subject:
             # the form ended without the data (privacy declined, too many invalid answers)
-            return reset(SUBJECT_SLOT, GOAL_SLOT)
+            return reset(SUBJECT_SLOT, GOAL_SLOT, PRIVACY_SLOT)
+        if await rate_limited(dispatcher, tracker, LOOKUP):
+            return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT, PRIVACY_SLOT)
         if tracker.get_slot(GOAL_SLOT) == GOAL_CERTIFICATE:
-            return await self._certificate(dispatcher, subject)
+            return await self._certificate(dispatcher, tracker, subject)
         try:
             fines = await self.call(self._client.find, **_subject_kwargs(subject))
         except NotFound:
             fines = []
         except InvalidRequest:
             dispatcher.utter_message(response="utter_invalid_infractions_subject")
-            return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+            return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT, PRIVACY_SLOT)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         self._tell_fines(dispatcher, subject, fines)
-        return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)]
+        return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT, PRIVACY_SLOT)]
 
     def _tell_fines(
         self, dispatcher: CollectingDispatcher, subject: Text, fines: List[Infraction]
@@ -138,19 +153,25 @@ class ActionLookUpInfractions(FlowAction):
         else:
             dispatcher.utter_message(response="utter_offer_certificate")
 
-    async def _certificate(self, dispatcher: CollectingDispatcher, subject: Text) -> List[EventType]:
+    async def _certificate(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, subject: Text
+    ) -> List[EventType]:
         try:
             certificate: Certificate = await self.call(
-                self._client.issue_certificate, **_subject_kwargs(subject)
+                self._client.issue_certificate,
+                **_subject_kwargs(subject),
+                idempotency_key=idempotency_key(tracker, "action_issue_certificate", subject),
             )
         except Conflict:
             dispatcher.utter_message(response="utter_certificate_debt_pending", subject=subject)
-            return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)]
+            return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT, PRIVACY_SLOT)]
         except (NotFound, InvalidRequest):
             dispatcher.utter_message(response="utter_invalid_infractions_subject")
-            return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+            return reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT, PRIVACY_SLOT)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
         link = certificate.pdf_url
         if not link.startswith(("http://", "https://")):
             link = urljoin(self._client.base_url + "/", link.lstrip("/"))
@@ -161,4 +182,4 @@ class ActionLookUpInfractions(FlowAction):
             certificate_filename=f"libre-deuda-{certificate.code}.pdf",
             issued_at=parsing.format_datetime(certificate.issued_at),
         )
-        return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT)]
+        return [SlotSet(LAST_SUBJECT_SLOT, subject), *reset(SUBJECT_SLOT, GOAL_SLOT, RETRY_SLOT, PRIVACY_SLOT)]

@@ -17,13 +17,16 @@ from actions.base import (
     LOCATION_SLOT,
     LON_SLOT,
     RETRY_SLOT,
+    WRITE_KEY_SLOT,
     FlowAction,
     FlowFormValidation,
     LocationValidation,
     photo_reference,
+    rate_limited,
     reset,
 )
-from actions.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
+from actions.rate_limits import LOOKUP
+from actions.clients.errors import InvalidRequest, NotFound, ServiceError, ServiceUnavailable
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.service_requests import ServiceRequest, ServiceRequestsClient
 
@@ -120,6 +123,7 @@ class ActionCreateServiceRequest(FlowAction):
             return reset(*FORM_SLOTS)
         photo_value = tracker.get_slot(PHOTO)
         photo = None if photo_value in (None, NO_PHOTO, PHOTO_FAILED) else photo_value
+        key = self.write_key(tracker)
         try:
             request: ServiceRequest = await self.call(
                 self._client.create,
@@ -130,10 +134,16 @@ class ActionCreateServiceRequest(FlowAction):
                 lat=tracker.get_slot(LAT_SLOT),
                 lon=tracker.get_slot(LON_SLOT),
                 photo=photo,
+                idempotency_key=key,
             )
-        except (ServiceUnavailable, InvalidRequest):
-            # keep every slot: the retry button sends the very same request again
-            return self.offer_retry(dispatcher, "utter_service_request_not_recorded")
+        except ServiceError as error:
+            # keep every slot and the key: the retry button sends the very same request
+            # again, and the city system answers the first ticket if it was recorded
+            if not isinstance(error, (ServiceUnavailable, InvalidRequest)):
+                logger.error("service request not recorded: %s %s", error.status, error.code)
+            return self.offer_retry(
+                dispatcher, "utter_service_request_not_recorded", error=error, write_key=key
+            )
         dispatcher.utter_message(
             response="utter_service_request_created",
             ticket=request.ticket,
@@ -142,7 +152,7 @@ class ActionCreateServiceRequest(FlowAction):
         )
         if photo_value == PHOTO_FAILED or (photo and not request.has_photo):
             dispatcher.utter_message(response="utter_recorded_without_photo")
-        return reset(*FORM_SLOTS, RETRY_SLOT)
+        return reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
 
 
 class ValidateServiceRequestStatusForm(FlowFormValidation):
@@ -173,19 +183,33 @@ class ActionCheckServiceRequest(FlowAction):
         ticket = tracker.get_slot(TICKET)
         if not ticket:
             return []
+        # ticket numbers are sequential: a loop over them is what this limit stops
+        if await rate_limited(dispatcher, tracker, LOOKUP):
+            return reset(TICKET, RETRY_SLOT)
         try:
-            request: ServiceRequest = await self.call(self._client.get, ticket)
+            # the sender decides what is shown: details to the author, the status to others
+            request: ServiceRequest = await self.call(self._client.get, ticket, tracker.sender_id)
         except (NotFound, InvalidRequest):
             dispatcher.utter_message(response="utter_service_request_not_found", ticket=ticket)
             return reset(TICKET, RETRY_SLOT)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except ServiceUnavailable as error:
+            return self.offer_retry(dispatcher, error=error)
+        except ServiceError as error:
+            return self.unexpected(dispatcher, error)
+        if not request.owner:
+            dispatcher.utter_message(
+                response="utter_service_request_status_only",
+                ticket=request.ticket,
+                category=labels.label("request_categories", request.category),
+                status=labels.label("request_statuses", request.status),
+            )
+            return reset(TICKET, RETRY_SLOT)
         dispatcher.utter_message(
             response="utter_service_request_status",
             ticket=request.ticket,
             category=labels.label("request_categories", request.category),
             status=labels.label("request_statuses", request.status),
-            created_at=parsing.format_datetime(request.created_at),
+            created_at=parsing.format_datetime(request.created_at) if request.created_at else "-",
             address=request.address or "-",
         )
         return reset(TICKET, RETRY_SLOT)

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
 from actions.base import RETRY_SLOT, FlowAction
-from actions.clients.errors import ServiceUnavailable
+from actions.clients.errors import ServiceError
 from actions.clients.weather_alerts import WeatherAlert, WeatherAlertsClient
 
 logger = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ class ActionWeatherAlerts(FlowAction):
     ) -> List[EventType]:
         try:
             alerts: List[WeatherAlert] = await self.call(self._client.active)
-        except ServiceUnavailable:
-            return self.offer_retry(dispatcher)
+        except ServiceError as error:
+            return self.offer_retry(dispatcher, error=error)
         if not alerts:
             dispatcher.utter_message(response="utter_no_weather_alerts")
             return [SlotSet(RETRY_SLOT, None)]

@@ -111,6 +111,24 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
             raise ApiError(401, "operator_token_required",
                            "a valid operator token is required (Authorization: Bearer ...)")
 
+    async def _created(request: Request, func: Callable, *args: Any) -> HTTPResponse:
+        """201 with the new record; with an ``Idempotency-Key`` header, a repeat of the
+        key answers the first response instead of creating a second record (a client
+        that timed out may retry safely). Keys are scoped by route."""
+        header = request.headers.get("idempotency-key")
+        if header is None:
+            return json(await _db(request, func, *args), status=201)
+        key = v.text(header, "idempotency_key", 200)
+        route = f"{request.method} {request.path}"
+        status, body, replayed = await _db(
+            request, repository.idempotent_create, f"{route}|{key}", route, func, *args
+        )
+        return json(body, status=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+    def _citizen(request: Request, required: bool = True) -> Optional[str]:
+        """The chat identity asking (``citizen_id`` query parameter)."""
+        return v.text(request.args.get("citizen_id"), "citizen_id", 200, required=required)
+
     def _subject(source: Dict[str, Any]) -> Dict[str, Optional[str]]:
         plate = source.get("plate")
         dni = source.get("dni")
@@ -163,9 +181,8 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
     @app.post("/certificates")
     async def issue_certificate(request: Request) -> HTTPResponse:
         subject = _subject(_body(request))
-        result = await _db(request, repository.issue_certificate, subject["plate"],
-                           subject["dni"], _base_url(request))
-        return json(result, status=201)
+        return await _created(request, repository.issue_certificate, subject["plate"],
+                              subject["dni"], _base_url(request))
 
     @app.get("/certificates/<code:str>")
     async def certificate(request: Request, code: str) -> HTTPResponse:
@@ -224,18 +241,18 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
             raise v.invalid("slot_id", "slot_id is required")
         dni = v.dni(body.get("dni"))
         citizen_id = v.text(body.get("citizen_id"), "citizen_id", 200)
-        return json(await _db(request, repository.book, slot_id, dni, citizen_id), status=201)
+        return await _created(request, repository.book, slot_id, dni, citizen_id)
 
     @app.get("/appointments")
     async def appointments(request: Request) -> HTTPResponse:
-        dni = v.dni(request.args.get("dni"))
-        return json({"appointments": await _db(request, repository.list_appointments, dni)})
+        citizen_id = _citizen(request)
+        return json({"appointments": await _db(request, repository.list_appointments, citizen_id)})
 
     @app.post("/appointments/<code:str>/cancel")
     async def cancel(request: Request, code: str) -> HTTPResponse:
         code = v.reference(code, "TUR")
-        dni = v.dni(_body(request).get("dni"))
-        return json(await _db(request, repository.cancel_appointment, code, dni))
+        citizen_id = v.text(_body(request).get("citizen_id"), "citizen_id", 200)
+        return json(await _db(request, repository.cancel_appointment, code, citizen_id))
 
     # ---------------------------------------------------- service requests
 
@@ -261,12 +278,13 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
         }
         if fields["address"] is None and fields["lat"] is None:
             raise v.invalid("address", "address or lat/lon is required")
-        return json(await _db(request, repository.create_service_request, fields), status=201)
+        return await _created(request, repository.create_service_request, fields)
 
     @app.get("/service-requests/<ticket:str>")
     async def get_request(request: Request, ticket: str) -> HTTPResponse:
         ticket = v.reference(ticket, "SOL")
-        return json(await _db(request, repository.get_service_request, ticket))
+        citizen_id = _citizen(request, required=False)
+        return json(await _db(request, repository.get_service_request, ticket, citizen_id))
 
     @app.post("/service-requests/<ticket:str>/status")
     async def set_request_status(request: Request, ticket: str) -> HTTPResponse:
@@ -287,12 +305,13 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
             "people_at_risk": v.boolean(body.get("people_at_risk"), "people_at_risk"),
             **_location(body),
         }
-        return json(await _db(request, repository.create_incident, fields), status=201)
+        return await _created(request, repository.create_incident, fields)
 
     @app.get("/incidents/<number:str>")
     async def get_incident(request: Request, number: str) -> HTTPResponse:
         number = v.reference(number, "DC")
-        return json(await _db(request, repository.get_incident, number))
+        citizen_id = _citizen(request, required=False)
+        return json(await _db(request, repository.get_incident, number, citizen_id))
 
     # -------------------------------------------------------- green points
 
@@ -421,7 +440,7 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
             "channel": v.text(body.get("channel"), "channel", 50),
             "summary": v.text(body.get("summary"), "summary", 4000, required=False) or "",
         }
-        return json(await _db(request, repository.request_handoff, fields), status=201)
+        return await _created(request, repository.request_handoff, fields)
 
     @app.get("/handoffs")
     async def handoffs(request: Request) -> HTTPResponse:

@@ -6,10 +6,11 @@ transaction each and return JSON-ready dicts; they raise
 They are blocking (DB-API) and are called off the event loop.
 """
 import difflib
+import json
 import logging
 from datetime import date
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from city_services import certificates, seed
 from city_services.clock import now
@@ -269,7 +270,7 @@ def free_slots(
 
 
 _APPOINTMENT_SELECT = (
-    "SELECT a.code, a.status, a.dni, a.created_at, a.cancelled_at, s.id AS slot_id,"
+    "SELECT a.code, a.status, a.dni, a.citizen_id, a.created_at, a.cancelled_at, s.id AS slot_id,"
     " s.starts_at, s.specialty, c.id AS centre_id, c.name AS centre_name, c.address"
     " FROM appointments a JOIN slots s ON s.id = a.slot_id"
     " JOIN health_centres c ON c.id = s.centre_id"
@@ -322,20 +323,25 @@ def book(db: Database, slot_id: int, dni: str, citizen_id: str) -> Dict[str, Any
     return _appointment(row)
 
 
-def list_appointments(db: Database, dni: str) -> List[Dict[str, Any]]:
+def list_appointments(db: Database, citizen_id: str) -> List[Dict[str, Any]]:
+    """Only the appointments booked by this citizen (the chat identity), never
+    what a DNI returns: a DNI is easy to learn, and specialty is health data."""
     with db.transaction() as cursor:
         rows = cursor.execute(
-            _APPOINTMENT_SELECT + " WHERE a.dni = ? ORDER BY s.starts_at, a.code", (dni,)
+            _APPOINTMENT_SELECT + " WHERE a.citizen_id = ? ORDER BY s.starts_at, a.code",
+            (citizen_id,),
         ).fetchall()
     return [_appointment(row) for row in rows]
 
 
-def cancel_appointment(db: Database, code: str, dni: str) -> Dict[str, Any]:
-    """Cancel and free the slot, in one transaction. A code that exists but is
-    not this DNI's answers 404 too, so codes cannot be probed."""
+def cancel_appointment(db: Database, code: str, citizen_id: str) -> Dict[str, Any]:
+    """Cancel and free the slot, in one transaction. A code that exists but was
+    booked by someone else answers 404 too, so codes cannot be probed."""
     with db.transaction(write=True) as cursor:
-        row = cursor.execute(_APPOINTMENT_SELECT + " WHERE a.code = ?", (code,)).fetchone()
-        if row is None or row["dni"] != dni:
+        row = cursor.execute(
+            _APPOINTMENT_SELECT + " WHERE a.code = ?", (code,)
+        ).fetchone()
+        if row is None or row["citizen_id"] != citizen_id:
             raise not_found("appointment")
         if row["status"] == "cancelled":
             raise ApiError(409, "already_cancelled", "the appointment is already cancelled")
@@ -386,12 +392,17 @@ def create_service_request(db: Database, fields: Dict[str, Any]) -> Dict[str, An
     return _service_request(row)
 
 
-def get_service_request(db: Database, ticket: str) -> Dict[str, Any]:
+def get_service_request(db: Database, ticket: str, citizen_id: Optional[str]) -> Dict[str, Any]:
+    """The details (address, description, photo) only to the author: tickets are
+    sequential, so anyone else with a number sees at most its status."""
     with db.transaction() as cursor:
         row = cursor.execute("SELECT * FROM service_requests WHERE ticket = ?", (ticket,)).fetchone()
     if row is None:
         raise not_found("service request")
-    return _service_request(row)
+    if citizen_id is None or row["citizen_id"] != citizen_id:
+        return {"ticket": row["ticket"], "category": row["category"],
+                "status": row["status"], "owner": False}
+    return {**_service_request(row), "owner": True}
 
 
 def set_service_request_status(db: Database, ticket: str, status: str) -> Dict[str, Any]:
@@ -446,12 +457,16 @@ def create_incident(db: Database, fields: Dict[str, Any]) -> Dict[str, Any]:
     return _incident(row)
 
 
-def get_incident(db: Database, number: str) -> Dict[str, Any]:
+def get_incident(db: Database, number: str, citizen_id: Optional[str]) -> Dict[str, Any]:
+    """Like service requests: details only to whoever reported it."""
     with db.transaction() as cursor:
         row = cursor.execute("SELECT * FROM incidents WHERE number = ?", (number,)).fetchone()
     if row is None:
         raise not_found("incident")
-    return _incident(row)
+    if citizen_id is None or row["citizen_id"] != citizen_id:
+        return {"number": row["number"], "kind": row["kind"], "status": row["status"],
+                "owner": False}
+    return {**_incident(row), "owner": True}
 
 
 # ------------------------------------------------------------- green points
@@ -664,6 +679,66 @@ def set_handoff_status(db: Database, handoff_id: int, status: str) -> Dict[str, 
             raise not_found("handoff")
         row = cursor.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
     return _handoff(row)
+
+
+# ------------------------------------------------------------- idempotency
+
+
+def claim_idempotency_key(db: Database, key: str, route: str) -> Optional[Tuple[int, Any]]:
+    """None when this key is new (now claimed by the caller, who must store or
+    release it); the stored (status, body) when it was already answered."""
+    try:
+        with db.transaction(write=True) as cursor:
+            cursor.execute(
+                "INSERT INTO idempotency_keys (key, route, created_at) VALUES (?, ?, ?)",
+                (key, route, now().isoformat()),
+            )
+        return None
+    except UniqueViolation:
+        pass
+    with db.transaction() as cursor:
+        row = cursor.execute(
+            "SELECT route, status, body FROM idempotency_keys WHERE key = ?", (key,)
+        ).fetchone()
+    if row is None:  # released meanwhile: the first attempt failed, try again
+        return claim_idempotency_key(db, key, route)
+    if row["route"] != route:
+        raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for another request")
+    if row["status"] is None:
+        raise ApiError(409, "request_in_progress", "a request with this Idempotency-Key is in progress")
+    return int(row["status"]), json.loads(row["body"])
+
+
+def store_idempotent_response(db: Database, key: str, status: int, body: Any) -> None:
+    with db.transaction(write=True) as cursor:
+        cursor.execute(
+            "UPDATE idempotency_keys SET status = ?, body = ? WHERE key = ?",
+            (status, json.dumps(body, ensure_ascii=False), key),
+        )
+
+
+def release_idempotency_key(db: Database, key: str) -> None:
+    """The first attempt failed (nothing was created): a retry may run again."""
+    with db.transaction(write=True) as cursor:
+        cursor.execute("DELETE FROM idempotency_keys WHERE key = ? AND status IS NULL", (key,))
+
+
+def idempotent_create(
+    db: Database, key: str, route: str, create: Callable[..., Any], *args: Any
+) -> Tuple[int, Any, bool]:
+    """(status, body, replayed): claim the key, create, store the answer. Runs whole in
+    one worker thread, so a client that disconnects (and the cancelled handler) cannot
+    stop it halfway: what was created is always stored under its key."""
+    stored = claim_idempotency_key(db, key, route)
+    if stored is not None:
+        return stored[0], stored[1], True
+    try:
+        body = create(db, *args)
+    except BaseException:
+        release_idempotency_key(db, key)
+        raise
+    store_idempotent_response(db, key, 201, body)
+    return 201, body, False
 
 
 def health(db: Database) -> Dict[str, Any]:

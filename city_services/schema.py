@@ -51,6 +51,8 @@ STATEMENTS = (
     """CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_live_booking_per_slot
         ON appointments (slot_id) WHERE status = 'booked'""",
     "CREATE INDEX IF NOT EXISTS appointments_by_dni ON appointments (dni)",
+    # "mis turnos" and cancellations are scoped by who booked (the chat identity).
+    "CREATE INDEX IF NOT EXISTS appointments_by_citizen ON appointments (citizen_id)",
     """CREATE TABLE IF NOT EXISTS infractions (
         id TEXT PRIMARY KEY,
         plate TEXT NOT NULL,
@@ -146,6 +148,16 @@ STATEMENTS = (
         starts_at TEXT NOT NULL,
         ends_at TEXT,
         expired_at TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    # The first answer to each Idempotency-Key of a creating POST: a retry with the
+    # same key gets it back instead of creating a second record. status is NULL
+    # while the first request is still being processed.
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key TEXT PRIMARY KEY,
+        route TEXT NOT NULL,
+        status INTEGER,
+        body TEXT,
         created_at TEXT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS handoffs (

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Text
 
@@ -39,6 +40,19 @@ def domain() -> Dict[Text, Any]:
     return loaded
 
 
+@pytest.fixture(autouse=True)
+def rate_limiter(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own empty per-citizen rate-limit counters (a private SQLite
+    file), so the suite's many lookups from one sender id never meet the limits, and no
+    test writes the developer's var/rate_limits.sqlite3."""
+    from actions import rate_limits
+
+    store = rate_limits.SqliteStore(tmp_path_factory.mktemp("rate_limits") / "rate.sqlite3")
+    limiter = rate_limits.RateLimiter(store)
+    monkeypatch.setattr(rate_limits, "_shared", limiter)
+    return limiter
+
+
 @pytest.fixture
 def tracker_factory() -> Callable[..., Tracker]:
     """Builds a fresh rasa-sdk Tracker as the action server would receive it."""
@@ -62,9 +76,11 @@ def tracker_factory() -> Callable[..., Tracker]:
             "metadata": metadata or {},
             **(parse_data or {}),
         }
+        # Rasa stamps every user event with a time and a message id (the turn that
+        # idempotency keys of writes derive from): so do these.
         user_event = {
             "event": "user", "text": text, "parse_data": latest, "metadata": metadata or {},
-            "input_channel": input_channel,
+            "input_channel": input_channel, "timestamp": time.time(), "message_id": uuid.uuid4().hex,
         }
         return Tracker.from_dict(
             {

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Text, Union
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -423,8 +424,28 @@ def confirmation_asked(answer: Answer, conversation: Conversation) -> None:
     offers("/affirm", "/deny")(answer, conversation)
 
 
+def citizen_ids(conversation: Conversation) -> List[Text]:
+    """The ids the city services may have recorded for this citizen (``tracker.sender_id``):
+    the sender itself, or the channel-namespaced one (``rest:<sender>``, issue 14 §2)."""
+    return [conversation.sender, f"{conversation.channel}:{conversation.sender}"]
+
+
+def own_appointments(conversation: Conversation) -> List[Any]:
+    """Appointments belong to the chat identity that booked them, not to a DNI."""
+    return [a for cid in citizen_ids(conversation) for a in conversation.city.appointments.list(cid)]
+
+
+def as_author(conversation: Conversation, fetch: Callable[[Text], Any]) -> Any:
+    """A ticket or incident as its author sees it (details are only shown to the author)."""
+    for cid in citizen_ids(conversation):
+        record = fetch(cid)
+        if record.owner:
+            return record
+    raise AssertionError(f"no record owned by {citizen_ids(conversation)}")
+
+
 def booked(answer: Answer, conversation: Conversation) -> None:
-    appointments = [a for a in conversation.city.appointments.list(conversation.dni) if a.status == "booked"]
+    appointments = [a for a in own_appointments(conversation) if a.status == "booked"]
     assert len(appointments) == 1, f"expected one booking for {conversation.dni}, got {appointments}"
     booking = appointments[0]
     assert booking.code in answer.text, f"{booking.code} not in {answer.text!r}"
@@ -444,7 +465,7 @@ def cancellation_asked(answer: Answer, conversation: Conversation) -> None:
 
 def cancelled(answer: Answer, conversation: Conversation) -> None:
     code = conversation.seen["code"]
-    statuses = {a.code: a.status for a in conversation.city.appointments.list(conversation.dni)}
+    statuses = {a.code: a.status for a in own_appointments(conversation)}
     assert statuses == {code: "cancelled"}, f"backend after cancelling {code}: {statuses}"
     assert code in answer.text
 
@@ -454,11 +475,12 @@ def cancelled(answer: Answer, conversation: Conversation) -> None:
 
 def request_recorded(answer: Answer, conversation: Conversation) -> None:
     ticket = only_reference(r"\bSOL-\d+\b", answer.text)
-    request = conversation.city.service_requests.get(ticket)
+    request = as_author(conversation, lambda cid: conversation.city.service_requests.get(ticket, cid))
     place = conversation.city.geocoding.locate(ADDRESS)
     assert (request.category, request.address, request.has_photo) == ("alumbrado", place.address, False)
     assert request.address in answer.text
-    stored = conversation.city.get(f"/service-requests/{ticket}")
+    author = [c for c in citizen_ids(conversation) if conversation.city.service_requests.get(ticket, c).owner][0]
+    stored = conversation.city.get(f"/service-requests/{ticket}?citizen_id={quote(author)}")
     assert stored["description"] == REQUEST_DESCRIPTION
     conversation.seen["ticket"] = ticket
 
@@ -471,7 +493,7 @@ def request_in_progress(conversation: Conversation) -> None:
 
 
 def request_status(answer: Answer, conversation: Conversation) -> None:
-    request = conversation.city.service_requests.get(conversation.seen["ticket"])
+    request = as_author(conversation, lambda cid: conversation.city.service_requests.get(conversation.seen["ticket"], cid))
     assert request.status == "in_progress"
     assert request.ticket in answer.text
     assert labels.label("request_statuses", request.status) in answer.text
@@ -482,9 +504,10 @@ def request_status(answer: Answer, conversation: Conversation) -> None:
 
 def incident_recorded(answer: Answer, conversation: Conversation) -> None:
     number = only_reference(r"\bDC-\d+\b", answer.text)
-    incident = conversation.city.incidents.get(number)
+    incident = as_author(conversation, lambda cid: conversation.city.incidents.get(number, cid))
     assert incident.kind == "arbol_caido" and incident.priority in answer.text
-    stored = conversation.city.get(f"/incidents/{number}")
+    author = [c for c in citizen_ids(conversation) if conversation.city.incidents.get(number, c).owner][0]
+    stored = conversation.city.get(f"/incidents/{number}?citizen_id={quote(author)}")
     assert (stored["description"], stored["people_at_risk"]) == (EMERGENCY_DESCRIPTION, False)
     assert stored["address"] == conversation.city.geocoding.locate(EMERGENCY_PLACE).address
     handoffs = [

@@ -8,7 +8,9 @@ at import or construction.
 from actions.clients.appointments import Appointment, AppointmentsClient, HealthCentre, Slot
 from actions.clients.ecobici import EcobiciClient, StationAvailability
 from actions.clients.errors import (
+    Busy,
     Conflict,
+    CredentialsRejected,
     InvalidRequest,
     NotFound,
     ServiceError,
@@ -25,8 +27,10 @@ from actions.clients.weather_alerts import WeatherAlert, WeatherAlertsClient
 __all__ = [
     "Appointment",
     "AppointmentsClient",
+    "Busy",
     "Certificate",
     "Conflict",
+    "CredentialsRejected",
     "EcobiciClient",
     "GeocodingClient",
     "GreenPoint",

@@ -18,7 +18,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from actions.clients.errors import (
+    Busy,
     Conflict,
+    CredentialsRejected,
     InvalidRequest,
     NotFound,
     ServiceError,
@@ -99,8 +101,16 @@ class HttpClient:
     def _get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
         return self._request("GET", path, params=params)
 
-    def _post(self, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
-        return self._request("POST", path, json=body or {})
+    def _post(
+        self,
+        path: str,
+        body: Optional[Dict[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Any:
+        """``idempotency_key`` on POSTs that create: the system answers a repeat of
+        the key with the first record, so a retry after a timeout creates nothing new."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._request("POST", path, json=body or {}, headers=headers)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self.url(path)
@@ -141,6 +151,15 @@ class HttpClient:
             raise NotFound(message, status=status, code=code, payload=body)
         if status == 409:
             raise Conflict(message, status=status, code=code, payload=body)
+        if status in (401, 403):
+            # Not the citizen's fault and not transient: our token or key is wrong.
+            logger.error(
+                "%s %s answered %s: the city system REJECTED OUR CREDENTIALS (%s)",
+                method, path, status, code,
+            )
+            raise CredentialsRejected(message, status=status, code=code, payload=body)
+        if status == 429:
+            raise Busy(message, status=status, code=code, payload=body)
         if status in (400, 422):
             raise InvalidRequest(message, status=status, code=code, payload=body)
         if status >= 500:

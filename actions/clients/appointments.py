@@ -120,22 +120,27 @@ class AppointmentsClient(HttpClient):
         with parsing("appointments"):
             return [Slot.from_json(item) for item in body["slots"]]
 
-    def book(self, slot_id: str, dni: str, citizen_id: str) -> Appointment:
+    def book(
+        self, slot_id: str, dni: str, citizen_id: str, idempotency_key: Optional[str] = None
+    ) -> Appointment:
         """Conflict when the slot was taken meanwhile."""
         body = self._post(
             "/appointments",
             {"slot_id": str(slot_id), "dni": dni, "citizen_id": citizen_id},
+            idempotency_key=idempotency_key,
         )
         with parsing("appointments"):
             return Appointment.from_json(body)
 
-    def list(self, dni: str) -> List[Appointment]:
-        body = self._get("/appointments", params={"dni": dni})
+    def list(self, citizen_id: str) -> List[Appointment]:
+        """The appointments this citizen (chat identity) booked."""
+        body = self._get("/appointments", params={"citizen_id": citizen_id})
         with parsing("appointments"):
             return [Appointment.from_json(item) for item in body["appointments"]]
 
-    def cancel(self, code: str, dni: str) -> Appointment:
-        """NotFound when the code is unknown or is not this DNI's booking."""
-        body = self._post(f"/appointments/{segment(code)}/cancel", {"dni": dni})
+    def cancel(self, code: str, citizen_id: str) -> Appointment:
+        """NotFound when the code is unknown or was booked by someone else;
+        Conflict when it is already cancelled."""
+        body = self._post(f"/appointments/{segment(code)}/cancel", {"citizen_id": citizen_id})
         with parsing("appointments"):
             return Appointment.from_json(body)

@@ -28,12 +28,22 @@ class ServiceUnavailable(ServiceError):
     """Connection error, timeout, 5xx or an unreadable answer."""
 
 
+class CredentialsRejected(ServiceUnavailable):
+    """401/403: the system refused OUR credentials. The citizen can do nothing about
+    it (they get the "service unavailable" answer); operators must be told loudly."""
+
+
+class Busy(ServiceUnavailable):
+    """429: the system asks us to slow down; the citizen may try again in a few minutes."""
+
+
 class NotFound(ServiceError):
     """404: the plate, ticket, certificate, centre or address is unknown."""
 
 
 class Conflict(ServiceError):
-    """409: the slot was taken meanwhile, or there is pending debt."""
+    """409: the slot was taken meanwhile, the appointment is already cancelled, there is
+    pending debt, or a request with the same idempotency key is still in progress."""
 
 
 class InvalidRequest(ServiceError):

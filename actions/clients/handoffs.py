@@ -1,7 +1,7 @@
 """Client of the operators' queue (derivación a una persona)."""
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from actions.clients._http import HttpClient, parse_datetime, parsing
 
@@ -22,10 +22,18 @@ class Handoff:
 
 
 class HandoffsClient(HttpClient):
-    def request(self, citizen_id: str, reason: str, channel: str, summary: str) -> Handoff:
+    def request(
+        self,
+        citizen_id: str,
+        reason: str,
+        channel: str,
+        summary: str,
+        idempotency_key: Optional[str] = None,
+    ) -> Handoff:
         body = self._post(
             "/handoffs",
             {"citizen_id": citizen_id, "reason": reason, "channel": channel, "summary": summary},
+            idempotency_key=idempotency_key,
         )
         with parsing("handoffs"):
             return Handoff.from_json(body)

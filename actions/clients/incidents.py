@@ -15,20 +15,23 @@ from actions.clients._http import (
 class Incident:
     number: str
     kind: str
-    priority: str  # "alta" | "media" | "baja"
+    priority: Optional[str]  # "alta" | "media" | "baja"; None when not the reporter
     status: str
-    created_at: datetime
+    created_at: Optional[datetime]
     has_photo: bool
+    owner: bool = True
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Incident":
+        owner = data.get("owner", True) is not False
         return cls(
             number=data["number"],
             kind=data["kind"],
-            priority=data["priority"],
+            priority=data["priority"] if owner else None,
             status=data["status"],
-            created_at=parse_datetime(data["created_at"]),
-            has_photo=bool(data["has_photo"]),
+            created_at=parse_datetime(data["created_at"]) if owner else None,
+            has_photo=bool(data["has_photo"]) if owner else False,
+            owner=owner,
         )
 
 
@@ -43,6 +46,7 @@ class IncidentsClient(HttpClient):
         lat: Optional[float] = None,
         lon: Optional[float] = None,
         photo: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Incident:
         body = self._post(
             "/incidents",
@@ -56,10 +60,13 @@ class IncidentsClient(HttpClient):
                 "lon": lon,
                 "photo": photo,
             },
+            idempotency_key=idempotency_key,
         )
         with parsing("incidents"):
             return Incident.from_json(body)
 
-    def get(self, number: str) -> Incident:
+    def get(self, number: str, citizen_id: str) -> Incident:
+        """Details only when ``citizen_id`` reported it (``owner``); else the status."""
+        body = self._get(f"/incidents/{segment(number)}", params={"citizen_id": citizen_id})
         with parsing("incidents"):
-            return Incident.from_json(self._get(f"/incidents/{segment(number)}"))
+            return Incident.from_json(body)

@@ -66,10 +66,13 @@ class InfractionsClient(HttpClient):
             return [Infraction.from_json(item) for item in body["infractions"]]
 
     def issue_certificate(
-        self, plate: Optional[str] = None, dni: Optional[str] = None
+        self,
+        plate: Optional[str] = None,
+        dni: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Certificate:
         """Conflict when there is pending debt."""
-        body = self._post("/certificates", _subject(plate, dni))
+        body = self._post("/certificates", _subject(plate, dni), idempotency_key=idempotency_key)
         with parsing("infractions"):
             return Certificate.from_json(body)
 

@@ -17,18 +17,22 @@ class ServiceRequest:
     category: str
     status: str
     address: Optional[str]
-    created_at: datetime
+    # None when the asker is not the author: the system then answers the status only.
+    created_at: Optional[datetime]
     has_photo: bool
+    owner: bool = True
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "ServiceRequest":
+        owner = data.get("owner", True) is not False
         return cls(
             ticket=data["ticket"],
             category=data["category"],
             status=data["status"],
-            address=data.get("address"),
-            created_at=parse_datetime(data["created_at"]),
-            has_photo=bool(data["has_photo"]),
+            address=data.get("address") if owner else None,
+            created_at=parse_datetime(data["created_at"]) if owner else None,
+            has_photo=bool(data["has_photo"]) if owner else False,
+            owner=owner,
         )
 
 
@@ -42,6 +46,7 @@ class ServiceRequestsClient(HttpClient):
         lat: Optional[float] = None,
         lon: Optional[float] = None,
         photo: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> ServiceRequest:
         body = self._post(
             "/service-requests",
@@ -54,10 +59,13 @@ class ServiceRequestsClient(HttpClient):
                 "lon": lon,
                 "photo": photo,
             },
+            idempotency_key=idempotency_key,
         )
         with parsing("service_requests"):
             return ServiceRequest.from_json(body)
 
-    def get(self, ticket: str) -> ServiceRequest:
+    def get(self, ticket: str, citizen_id: str) -> ServiceRequest:
+        """Details only when ``citizen_id`` filed it (``owner``); else the status."""
+        body = self._get(f"/service-requests/{segment(ticket)}", params={"citizen_id": citizen_id})
         with parsing("service_requests"):
-            return ServiceRequest.from_json(self._get(f"/service-requests/{segment(ticket)}"))
+            return ServiceRequest.from_json(body)

@@ -18,7 +18,7 @@ from actions.appointments import (
     match_specialty,
     offers_from,
 )
-from actions.base import FAILURES_SLOT, RETRY_SLOT
+from actions.base import FAILURES_SLOT, RETRY_SLOT, WRITE_KEY_SLOT
 from actions.clients.appointments import AppointmentsClient
 from tests.actions.flow_support import (
     closed_port_url,
@@ -205,6 +205,7 @@ async def test_no_free_slots_asks_for_another_day(client, dispatcher, tracker_fa
 
 async def test_choose_confirm_book_list_and_cancel(client, dispatcher, tracker_factory, domain):
     dni = "31000002"
+    citizen, stranger = "5491100000102", "5491100000199"
     free = client.free_slots("H-26", "pediatría", TOMORROW, TOMORROW + dt.timedelta(days=6), limit=5)
     offers = offers_from(free)
     slot_validator = ValidateAppointmentSlotForm()
@@ -214,31 +215,51 @@ async def test_choose_confirm_book_list_and_cancel(client, dispatcher, tracker_f
     assert chosen == {"appointment_slot": offers[1]["id"], "appointment_slot_label": offers[1]["label"], FAILURES_SLOT: None}
 
     tracker = tracker_factory(
-        slots={**booking_slots(dni=dni), "appointment_offers": offers, **chosen, "appointment_confirmed": True}
+        slots={**booking_slots(dni=dni), "appointment_offers": offers, **chosen, "appointment_confirmed": True},
+        sender_id=citizen,
     )
     events = await ActionBookAppointment(client).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_appointment_booked"]
     code = message_of(dispatcher, "utter_appointment_booked")["code"]
     assert code.startswith("TUR-")
-    assert events == resets(*BOOKING, RETRY_SLOT)
+    # the DNI was asked for this booking only: cleared with the flow
+    assert events == resets(*BOOKING, "dni", RETRY_SLOT, WRITE_KEY_SLOT)
     assert offers[1]["id"] not in [s.id for s in client.free_slots(
         "H-26", "pediatría", TOMORROW, TOMORROW + dt.timedelta(days=6), limit=50)]
 
     dispatcher.messages.clear()
-    await ActionListAppointments(client).run(dispatcher, tracker_factory(slots={"dni": dni}), domain)
+    await ActionListAppointments(client).run(dispatcher, tracker_factory(sender_id=citizen), domain)
     assert response_names(dispatcher) == ["utter_appointment_item", "utter_appointments_how_to_cancel"]
     assert message_of(dispatcher, "utter_appointment_item")["code"] == code
+
+    # someone else who knows the DNI (even with it in a slot) sees nothing and cancels nothing
+    dispatcher.messages.clear()
+    await ActionListAppointments(client).run(
+        dispatcher, tracker_factory(slots={"dni": dni}, sender_id=stranger), domain)
+    assert response_names(dispatcher) == ["utter_no_appointments"]
+    dispatcher.messages.clear()
+    intruder = tracker_factory(
+        slots={"dni": dni, "appointment_code": code, "cancel_confirmed": True}, sender_id=stranger)
+    await ActionCancelAppointment(client).run(dispatcher, intruder, domain)
+    assert response_names(dispatcher) == ["utter_appointment_not_found"]
+    assert [a.status for a in client.list(citizen) if a.code == code] == ["booked"]
 
     dispatcher.messages.clear()
     cancel_validator = ValidateAppointmentCancelForm()
     typed = code.split("-")[1].lstrip("0")
     assert await cancel_validator.validate_appointment_code(typed, dispatcher, tracker_factory(), domain) == {
         "appointment_code": code, FAILURES_SLOT: None}
-    cancel = tracker_factory(slots={"dni": dni, "appointment_code": code, "cancel_confirmed": True})
+    cancel = tracker_factory(slots={"appointment_code": code, "cancel_confirmed": True}, sender_id=citizen)
     events = await ActionCancelAppointment(client).run(dispatcher, cancel, domain)
     assert response_names(dispatcher) == ["utter_appointment_cancelled"]
     assert events == resets("appointment_code", "cancel_confirmed", RETRY_SLOT)
-    assert [a.status for a in client.list(dni) if a.code == code] == ["cancelled"]
+    assert [a.status for a in client.list(citizen) if a.code == code] == ["cancelled"]
+
+    # cancelling it again (409 already_cancelled) is a clear answer, not an exception
+    dispatcher.messages.clear()
+    events = await ActionCancelAppointment(client).run(dispatcher, cancel, domain)
+    assert response_names(dispatcher) == ["utter_appointment_already_cancelled"]
+    assert events == resets("appointment_code", "cancel_confirmed", RETRY_SLOT)
 
 
 async def test_deny_confirmation_chooses_again(dispatcher, tracker_factory, domain):
@@ -267,20 +288,28 @@ async def test_slot_taken_meanwhile_brings_fresh_options(client, dispatcher, tra
 
 
 async def test_cancel_kept_when_citizen_says_no(client, dispatcher, tracker_factory, domain):
-    tracker = tracker_factory(slots={"dni": "31000005", "appointment_code": "TUR-000001", "cancel_confirmed": False})
+    tracker = tracker_factory(slots={"appointment_code": "TUR-000001", "cancel_confirmed": False})
     events = await ActionCancelAppointment(client).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_appointment_kept"]
     assert events == resets("appointment_code", "cancel_confirmed", RETRY_SLOT)
 
 
-async def test_cancel_of_someone_elses_code_is_not_found(client, dispatcher, tracker_factory, domain):
-    tracker = tracker_factory(slots={"dni": "31000006", "appointment_code": "TUR-999999", "cancel_confirmed": True})
+async def test_cancel_of_an_unknown_code_is_not_found(client, dispatcher, tracker_factory, domain):
+    tracker = tracker_factory(slots={"appointment_code": "TUR-999999", "cancel_confirmed": True})
     await ActionCancelAppointment(client).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_appointment_not_found"]
 
 
 async def test_no_appointments(client, dispatcher, tracker_factory, domain):
-    await ActionListAppointments(client).run(dispatcher, tracker_factory(slots={"dni": "31000007"}), domain)
+    await ActionListAppointments(client).run(dispatcher, tracker_factory(sender_id="5491100000107"), domain)
+    assert response_names(dispatcher) == ["utter_no_appointments"]
+
+
+async def test_a_typed_dni_never_lists_anyones_appointments(client, dispatcher, tracker_factory, domain):
+    free = client.free_slots("H-26", "pediatría", TOMORROW, TOMORROW + dt.timedelta(days=6), limit=1)
+    client.book(free[0].id, "31000008", "5491100000108")
+    tracker = tracker_factory(text="30.000.008", slots={"dni": "31000008"}, sender_id="5491100000109")
+    await ActionListAppointments(client).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_no_appointments"]
 
 
@@ -288,7 +317,10 @@ async def test_backend_down_while_booking_keeps_the_choice(dispatcher, tracker_f
     client = AppointmentsClient(closed_port_url(), timeout=(0.5, 1))
     slots = {**booking_slots(), "appointment_slot": "1", "appointment_slot_label": "x", "appointment_confirmed": True}
     events = await ActionBookAppointment(client).run(dispatcher, tracker_factory(slots=slots), domain)
-    assert events == [SlotSet(RETRY_SLOT, "action_book_appointment")]
+    assert events[0] == SlotSet(RETRY_SLOT, "action_book_appointment")
+    # the retry sends the same Idempotency-Key
+    assert events[1]["name"] == WRITE_KEY_SLOT and events[1]["value"].startswith("action_book_appointment:")
+    assert len(events) == 2
     assert response_names(dispatcher) == ["utter_service_unavailable"]
 
 
@@ -303,3 +335,40 @@ async def test_backend_down_during_validation_asks_again_without_counting(dispat
     result = await validator.validate_specialty("pediatría", dispatcher, tracker_factory(), domain)
     assert result == {"specialty": None}
     assert response_names(dispatcher) == ["utter_service_unavailable_ask_again"]
+
+
+async def test_retry_after_a_timeout_never_books_twice(start_city_services, dispatcher, tracker_factory, domain):
+    """The backend is slow (its database locked by someone else): the booking times out on
+    our side and is made once the lock is gone. The retry button sends the same
+    Idempotency-Key (kept in a slot) and gets that very booking back: one booking only."""
+    import sqlite3
+    import time
+
+    backend = start_city_services()
+    client = AppointmentsClient(backend.base_url)
+    citizen = "5491100000140"
+    free = client.free_slots("H-26", "pediatría", TOMORROW, TOMORROW + dt.timedelta(days=6), limit=1)
+    slots = {**booking_slots(dni="31000140"), "appointment_slot": free[0].id,
+             "appointment_slot_label": "x", "appointment_confirmed": True}
+    lock = sqlite3.connect(backend.database_url[len("sqlite:///"):], isolation_level=None, timeout=30)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        slow = ActionBookAppointment(AppointmentsClient(backend.base_url, timeout=(0.5, 0.5)))
+        events = await slow.run(dispatcher, tracker_factory(slots=slots, sender_id=citizen), domain)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert response_names(dispatcher) == ["utter_service_unavailable"]
+    kept = {e["name"]: e["value"] for e in events}
+    deadline = time.monotonic() + 10
+    while not client.list(citizen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first = client.list(citizen)
+    assert len(first) == 1, "the backend made the booking whose answer we missed"
+
+    dispatcher.messages.clear()
+    retry = tracker_factory(text="/affirm", slots={**slots, **kept}, sender_id=citizen)
+    await ActionBookAppointment(client).run(dispatcher, retry, domain)
+    assert response_names(dispatcher) == ["utter_appointment_booked"]
+    assert message_of(dispatcher, "utter_appointment_booked")["code"] == first[0].code
+    assert [a.code for a in client.list(citizen)] == [first[0].code]

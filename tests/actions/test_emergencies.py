@@ -7,7 +7,7 @@ import requests
 import yaml
 from rasa_sdk.events import SlotSet
 
-from actions.base import FAILURES_SLOT, RETRY_SLOT
+from actions.base import FAILURES_SLOT, RETRY_SLOT, WRITE_KEY_SLOT
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.handoffs import HandoffsClient
 from actions.clients.incidents import IncidentsClient
@@ -89,8 +89,11 @@ async def test_incident_recorded_then_enqueued_for_operators(action, dispatcher,
     assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
     recorded = message_of(dispatcher, "utter_emergency_recorded")
     assert recorded["number"].startswith("DC-") and recorded["priority"] == "alta"
-    assert IncidentsClient(city_services).get(recorded["number"]).kind == "arbol_caido"
-    assert events == resets(*FORM_SLOTS, RETRY_SLOT)
+    mine = IncidentsClient(city_services).get(recorded["number"], "5491100000000")
+    assert (mine.kind, mine.owner, mine.priority) == ("arbol_caido", True, "alta")
+    theirs = IncidentsClient(city_services).get(recorded["number"], "5491100000999")
+    assert (theirs.owner, theirs.priority, theirs.created_at) == (False, None, None)
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
     queue = requests.get(f"{city_services}/handoffs", params={"status": "open"}, timeout=5)
     if queue.status_code == 200:
         assert any(recorded["number"] in (h.get("summary") or "") for h in queue.json().get("handoffs", []))
@@ -105,7 +108,7 @@ async def test_photo_sent_during_the_form_is_attached(action, dispatcher, tracke
     ]
     await action.run(dispatcher, tracker_factory(slots=filled(), events=events), domain)
     number = message_of(dispatcher, "utter_emergency_recorded")["number"]
-    assert IncidentsClient(city_services).get(number).has_photo is True
+    assert IncidentsClient(city_services).get(number, "5491100000000").has_photo is True
 
 
 async def test_failed_photo_leaves_the_incident_recorded_without_photo(action, dispatcher, tracker_factory, domain, city_services):
@@ -117,14 +120,17 @@ async def test_failed_photo_leaves_the_incident_recorded_without_photo(action, d
         "utter_emergency_recorded", "utter_recorded_without_photo", "utter_emergency_operator_follow_up",
     ]
     number = message_of(dispatcher, "utter_emergency_recorded")["number"]
-    assert IncidentsClient(city_services).get(number).has_photo is False
+    assert IncidentsClient(city_services).get(number, "5491100000000").has_photo is False
 
 
 async def test_backend_down_never_loses_the_report(dispatcher, tracker_factory, domain):
     down = closed_port_url()
     action = ActionReportEmergency(IncidentsClient(down, timeout=(0.5, 1)), HandoffsClient(down, timeout=(0.5, 1)))
     events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
-    assert events == [SlotSet(RETRY_SLOT, "action_report_emergency")], "every answer stays for the retry"
+    assert events[0] == SlotSet(RETRY_SLOT, "action_report_emergency"), "every answer stays for the retry"
+    # the retry sends the same Idempotency-Key: a report that did arrive is not made twice
+    assert [e["name"] for e in events] == [RETRY_SLOT, WRITE_KEY_SLOT]
+    assert events[1]["value"].startswith("action_report_emergency:")
     assert response_names(dispatcher) == ["utter_emergency_not_recorded"]
     assert "911" in domain["responses"]["utter_emergency_not_recorded"][0]["text"]
 
@@ -133,7 +139,7 @@ async def test_operators_queue_down_still_reports(city_services, dispatcher, tra
     action = ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(closed_port_url(), timeout=(0.5, 1)))
     events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
     assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
-    assert events == resets(*FORM_SLOTS, RETRY_SLOT)
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
 
 
 def test_the_photo_of_the_message_that_started_the_report_is_attached(tracker_factory):

@@ -118,7 +118,7 @@ async def test_lists_each_fine_with_total_and_how_to_pay(client, dispatcher, tra
     pending = [f for f in fines if f.status == "pending"]
     assert total["pending_count"] == len(pending) and total["count"] == len(fines)
     assert total["total"] == format_amount(sum((f.amount for f in pending), Decimal(0)))
-    assert events == [SlotSet(LAST, "AB123CD"), *resets(SUBJECT, GOAL, RETRY_SLOT)]
+    assert events == [SlotSet(LAST, "AB123CD"), *resets(SUBJECT, GOAL, RETRY_SLOT, PRIVACY)]
 
 
 async def test_by_dni(client, dispatcher, tracker_factory, domain):
@@ -165,7 +165,7 @@ async def test_certificate_is_issued_as_a_document(client, dispatcher, tracker_f
     assert message["certificate_link"].startswith(city_services)
     assert message["certificate_filename"] == f"libre-deuda-{message['certificate_code']}.pdf"
     assert client.verify_certificate(message["certificate_code"]).code == message["certificate_code"]
-    assert events == [SlotSet(LAST, "AE789HJ"), *resets(SUBJECT, GOAL, RETRY_SLOT)]
+    assert events == [SlotSet(LAST, "AE789HJ"), *resets(SUBJECT, GOAL, RETRY_SLOT, PRIVACY)]
     template = domain["responses"]["utter_certificate_issued"][0]
     assert "{certificate_link}" in template["text"], "REST shows the link"
     assert template["custom"]["document"] == {
@@ -179,13 +179,13 @@ async def test_certificate_refused_with_pending_debt(client, dispatcher, tracker
     tracker = lookup_tracker(tracker_factory, "AB123CD", goal="certificate")
     events = await ActionLookUpInfractions(client).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_certificate_debt_pending"]
-    assert events == [SlotSet(LAST, "AB123CD"), *resets(SUBJECT, GOAL, RETRY_SLOT)]
+    assert events == [SlotSet(LAST, "AB123CD"), *resets(SUBJECT, GOAL, RETRY_SLOT, PRIVACY)]
 
 
 async def test_aborted_form_only_cleans_up(client, dispatcher, tracker_factory, domain):
     tracker = lookup_tracker(tracker_factory, None, privacy=True)
     events = await ActionLookUpInfractions(client).run(dispatcher, tracker, domain)
-    assert events == resets(SUBJECT, GOAL)
+    assert events == resets(SUBJECT, GOAL, PRIVACY)
     assert response_names(dispatcher) == []
 
 
@@ -195,3 +195,38 @@ async def test_backend_down_keeps_the_plate_and_offers_retry(dispatcher, tracker
     assert events == [SlotSet(RETRY_SLOT, "action_look_up_infractions")], "no slot is reset"
     assert response_names(dispatcher) == ["utter_service_unavailable"]
     assert [b["payload"] for b in domain["responses"]["utter_service_unavailable"][0]["buttons"]][0] == "/affirm"
+
+
+async def test_consent_is_per_lookup(client, dispatcher, tracker_factory, domain, validator):
+    """After a lookup the privacy notice is shown again for the next one; only the
+    certificate offered right after it reuses that consent (and that subject)."""
+    events = await ActionLookUpInfractions(client).run(dispatcher, lookup_tracker(tracker_factory, "AB123CD"), domain)
+    assert SlotSet(PRIVACY, None) in events
+    follow_up = tracker_factory(
+        intent="infractions_certificate",
+        slots={PRIVACY: None, GOAL: "certificate", LAST: "AB123CD", SUBJECT: None},
+        active_loop="infractions_form",
+        events=[user_event("quiero el libre deuda", "infractions_certificate")],
+    )
+    extracted = await validator.run(dispatcher, follow_up, domain)
+    assert SlotSet(SUBJECT, "AB123CD") in extracted and SlotSet(PRIVACY, True) in extracted
+    fresh = tracker_factory(
+        intent="infractions", slots={PRIVACY: None, GOAL: "lookup", LAST: "AB123CD", SUBJECT: None},
+        active_loop="infractions_form",
+        events=[user_event("tengo multas?", "infractions")],
+    )
+    assert SlotSet(PRIVACY, True) not in await validator.run(dispatcher, fresh, domain)
+
+
+async def test_a_citizen_over_the_lookup_limit_is_told_and_nothing_is_looked_up(
+    client, dispatcher, tracker_factory, domain, rate_limiter
+):
+    from actions.rate_limits import LOOKUP, Limit
+
+    rate_limiter.limits[LOOKUP] = Limit(LOOKUP, 1, 3600)
+    first = await ActionLookUpInfractions(client).run(dispatcher, lookup_tracker(tracker_factory, "AB123CD"), domain)
+    assert SlotSet(LAST, "AB123CD") in first
+    dispatcher.messages.clear()
+    second = await ActionLookUpInfractions(client).run(dispatcher, lookup_tracker(tracker_factory, "AB123CD"), domain)
+    assert response_names(dispatcher) == ["utter_rate_limited_lookup"]
+    assert second == resets(SUBJECT, GOAL, RETRY_SLOT, PRIVACY), "the plate is forgotten"

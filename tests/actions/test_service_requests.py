@@ -1,10 +1,14 @@
 """Service requests flow against the reference backend, including the backend stopping in
 the middle of the flow (slots kept, retry offered, nothing lost)."""
+import sqlite3
+import time
+
 import pytest
 import requests
 from rasa_sdk.events import SlotSet
 
-from actions.base import FAILURES_SLOT, RETRY_SLOT
+from actions.base import WRITE_KEY_SLOT, FAILURES_SLOT, RETRY_SLOT
+from actions.clients.errors import NotFound
 from actions.clients.geocoding import GeocodingClient
 from actions.clients.service_requests import ServiceRequestsClient
 from actions.service_requests import (
@@ -133,8 +137,8 @@ async def test_request_recorded_and_status_checked(client, dispatcher, tracker_f
     events = await ActionCreateServiceRequest(client).run(dispatcher, tracker, domain)
     assert response_names(dispatcher) == ["utter_service_request_created"]
     ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
-    assert events == resets(*FORM_SLOTS, RETRY_SLOT)
-    stored = client.get(ticket)
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
+    stored = client.get(ticket, tracker.sender_id)
     assert (stored.category, stored.address, stored.has_photo) == ("alumbrado", "Av. Corrientes 1234", False)
 
     dispatcher.messages.clear()
@@ -144,6 +148,23 @@ async def test_request_recorded_and_status_checked(client, dispatcher, tracker_f
     events = await ActionCheckServiceRequest(client).run(dispatcher, tracker_factory(slots={"ticket": ticket}), domain)
     assert response_names(dispatcher) == ["utter_service_request_status"]
     assert message_of(dispatcher, "utter_service_request_status")["ticket"] == ticket
+    assert message_of(dispatcher, "utter_service_request_status")["address"] == "Av. Corrientes 1234"
+    assert events == resets("ticket", RETRY_SLOT)
+
+
+async def test_someone_elses_ticket_shows_only_its_status(client, dispatcher, tracker_factory, domain):
+    """Tickets are sequential: anyone may type the next number. The author sees the
+    details; anyone else only the status and category, never the address."""
+    await ActionCreateServiceRequest(client).run(
+        dispatcher, tracker_factory(slots=filled(), sender_id="5491100000301"), domain)
+    ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
+    dispatcher.messages.clear()
+    events = await ActionCheckServiceRequest(client).run(
+        dispatcher, tracker_factory(slots={"ticket": ticket}, sender_id="5491100000302"), domain)
+    assert response_names(dispatcher) == ["utter_service_request_status_only"]
+    shown = message_of(dispatcher, "utter_service_request_status_only")
+    assert shown["ticket"] == ticket and "address" not in shown
+    assert "Corrientes" not in str(shown)
     assert events == resets("ticket", RETRY_SLOT)
 
 
@@ -151,14 +172,14 @@ async def test_request_with_failed_photo_is_recorded_without_photo(client, dispa
     events = await ActionCreateServiceRequest(client).run(dispatcher, tracker_factory(slots=filled(request_photo="failed")), domain)
     assert response_names(dispatcher) == ["utter_service_request_created", "utter_recorded_without_photo"]
     ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
-    assert client.get(ticket).has_photo is False
-    assert events == resets(*FORM_SLOTS, RETRY_SLOT)
+    assert client.get(ticket, "5491100000000").has_photo is False
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
 
 
 async def test_request_with_photo(client, dispatcher, tracker_factory, domain):
     await ActionCreateServiceRequest(client).run(dispatcher, tracker_factory(slots=filled(request_photo="var/media/x.jpg")), domain)
     ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
-    assert client.get(ticket).has_photo is True
+    assert client.get(ticket, "5491100000000").has_photo is True
 
 
 async def test_wrong_ticket_prefix_is_rejected(dispatcher, tracker_factory, domain):
@@ -187,7 +208,8 @@ async def test_backend_stops_in_the_middle_of_the_flow(start_city_services, disp
         requests.get(f"{backend.base_url}/health", timeout=1)
     action = ActionCreateServiceRequest(ServiceRequestsClient(backend.base_url, timeout=(0.5, 1)))
     events = await action.run(dispatcher, tracker_factory(slots=slots), domain)
-    assert events == [SlotSet(RETRY_SLOT, "action_create_service_request")], "no slot is reset"
+    assert events[0] == SlotSet(RETRY_SLOT, "action_create_service_request"), "no slot is reset"
+    assert [e["name"] for e in events] == [RETRY_SLOT, WRITE_KEY_SLOT]
     assert response_names(dispatcher) == ["utter_service_request_not_recorded"]
     payloads = [b["payload"] for b in domain["responses"]["utter_service_request_not_recorded"][0]["buttons"]]
     assert payloads[0] == "/affirm"
@@ -199,8 +221,8 @@ async def test_backend_stops_in_the_middle_of_the_flow(start_city_services, disp
     events = await retried.run(dispatcher, tracker_factory(slots={**slots, RETRY_SLOT: "action_create_service_request"}), domain)
     assert response_names(dispatcher) == ["utter_service_request_created"]
     ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
-    assert ServiceRequestsClient(back.base_url).get(ticket).address == located["location"]
-    assert events == resets(*FORM_SLOTS, RETRY_SLOT)
+    assert ServiceRequestsClient(back.base_url).get(ticket, "5491100000000").address == located["location"]
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
 
 
 async def test_slow_backend_is_a_fault_too(start_city_services, dispatcher, tracker_factory, domain):
@@ -213,9 +235,50 @@ async def test_slow_backend_is_a_fault_too(start_city_services, dispatcher, trac
         events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
     finally:
         backend.thaw()
-    assert events == [SlotSet(RETRY_SLOT, "action_create_service_request")]
+    assert events[0] == SlotSet(RETRY_SLOT, "action_create_service_request")
+    assert [e["name"] for e in events] == [RETRY_SLOT, WRITE_KEY_SLOT]
     assert response_names(dispatcher) == ["utter_service_request_not_recorded"]
 
+
+def _eventually(probe, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return probe()
+        except NotFound:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+async def test_retry_after_a_timeout_never_files_a_second_ticket(start_city_services, dispatcher, tracker_factory, domain):
+    """The backend is slow (its database is locked by someone else): our POST times out,
+    and the backend records the request once the lock is gone. The retry button sends the
+    same Idempotency-Key (kept in a slot) and gets that very ticket back: no second one."""
+    backend = start_city_services()
+    citizen = "5491100000303"
+    lock = sqlite3.connect(backend.database_url[len("sqlite:///"):], isolation_level=None, timeout=30)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        slow = ActionCreateServiceRequest(ServiceRequestsClient(backend.base_url, timeout=(0.5, 0.5)))
+        events = await slow.run(dispatcher, tracker_factory(slots=filled(), sender_id=citizen), domain)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    kept = {e["name"]: e["value"] for e in events}
+    assert response_names(dispatcher) == ["utter_service_request_not_recorded"]
+
+    client = ServiceRequestsClient(backend.base_url)
+    first = _eventually(lambda: client.get("SOL-000001", citizen))
+    assert first.owner, "the backend recorded the request whose answer we missed"
+
+    dispatcher.messages.clear()
+    retry = tracker_factory(text="/affirm", slots={**filled(), **kept}, sender_id=citizen)
+    await ActionCreateServiceRequest(client).run(dispatcher, retry, domain)
+    ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
+    assert ticket == "SOL-000001", "the first, timed-out request was recorded and is answered again"
+    with pytest.raises(NotFound):
+        client.get("SOL-000002", citizen)
 
 async def test_a_photo_sent_with_the_message_that_starts_the_request_is_kept(validator, dispatcher, tracker_factory, domain):
     # the validation Rasa runs as the form activates: nothing requested yet

@@ -23,7 +23,7 @@ BAD_REQUESTS = [
     ("POST", "/appointments", None, {"slot_id": "abc", "dni": "30123456", "citizen_id": "x"}, 422,
      "invalid_slot_id"),
     ("POST", "/appointments", None, {"slot_id": "1", "dni": "30123456"}, 422, "invalid_citizen_id"),
-    ("GET", "/appointments", {}, None, 422, "invalid_dni"),
+    ("GET", "/appointments", {}, None, 422, "invalid_citizen_id"),
     ("POST", "/service-requests", None, {"category": "ovnis", "description": "d",
                                          "citizen_id": "x", "address": "a"}, 422,
      "invalid_category"),

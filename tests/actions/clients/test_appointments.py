@@ -83,13 +83,16 @@ def test_book_list_and_cancel_frees_the_slot(client):
     assert isinstance(booked, Appointment)
     assert booked.code.startswith("TUR-") and booked.status == "booked"
     assert (booked.starts_at, booked.specialty) == (slot.starts_at, slot.specialty)
-    assert booked.code in [a.code for a in client.list("31.222.333")]
+    assert booked.code in [a.code for a in client.list("5491100000001")]
+    # someone else (even knowing the DNI) neither sees nor cancels it
+    assert booked.code not in [a.code for a in client.list("5491100000009")]
     with pytest.raises(NotFound):
-        client.cancel(booked.code, "40111222")  # someone else's DNI
-    cancelled = client.cancel(booked.code, "31222333")
+        client.cancel(booked.code, "5491100000009")
+    cancelled = client.cancel(booked.code, "5491100000001")
     assert cancelled.status == "cancelled"
-    with pytest.raises(Conflict):
-        client.cancel(booked.code, "31222333")
+    with pytest.raises(Conflict) as raised:
+        client.cancel(booked.code, "5491100000001")
+    assert raised.value.code == "already_cancelled"
     rebooked = client.book(slot.id, "32444555", "5491100000002")  # the slot is free again
     assert rebooked.code != booked.code and rebooked.status == "booked"
 
@@ -132,4 +135,12 @@ def test_unknown_slot_and_bad_dni(client):
     with pytest.raises(InvalidRequest):
         client.book("1", "12", "x")
     with pytest.raises(NotFound):
-        client.cancel("TUR-999999", "30123456")
+        client.cancel("TUR-999999", "5491100000001")
+
+
+def test_a_repeated_idempotency_key_books_once(client):
+    slot = free_slot(client, centre_id="H-31", specialty="pediatría")
+    first = client.book(slot.id, "31222334", "5491100000011", idempotency_key="turn-1")
+    again = client.book(slot.id, "31222334", "5491100000011", idempotency_key="turn-1")
+    assert again == first
+    assert [a.code for a in client.list("5491100000011")] == [first.code]

@@ -35,7 +35,7 @@ CALLS = {
     "appointments.list": (AppointmentsClient, lambda c: c.list("30123456")),
     "appointments.cancel": (AppointmentsClient, lambda c: c.cancel("TUR-000001", "30123456")),
     "service_requests.create": (ServiceRequestsClient, lambda c: c.create("bache", "d", "x", address="Cuba 2000")),
-    "service_requests.get": (ServiceRequestsClient, lambda c: c.get("SOL-000001")),
+    "service_requests.get": (ServiceRequestsClient, lambda c: c.get("SOL-000001", "x")),
     "incidents.report": (IncidentsClient, lambda c: c.report("incendio", "d", "x", True)),
     "green_points.nearest": (GreenPointsClient, lambda c: c.nearest(-34.6, -58.4)),
     "geocoding.locate": (GeocodingClient, lambda c: c.locate("Cuba 2000")),
@@ -113,7 +113,7 @@ def test_backend_stopped_midway(start_city_services):
     ticket = client.create("bache", "Pozo", "x", address="Cuba 2000").ticket
     service.stop()
     with pytest.raises(ServiceUnavailable):
-        client.get(ticket)
+        client.get(ticket, "x")
 
 
 def test_malformed_answer_is_service_unavailable(city_services):
@@ -137,3 +137,63 @@ def test_no_io_at_construction_or_from_env(monkeypatch):
     monkeypatch.setenv("CITY_SERVICES_URL", "http://city.example:8080/")
     assert InfractionsClient.from_env().base_url == "http://city.example:8080"
     assert EcobiciClient.from_env().base_url == "http://city.example:8080/ecobici/gbfs"
+
+
+# --- every status a city system may answer maps to one typed failure ----------------
+
+
+@pytest.fixture
+def answering_status():
+    """A real HTTP server answering every request with the chosen status and a JSON error."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers = []
+
+    def start(status: int) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self):
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                body = json.dumps({"error": {"code": f"e{status}", "message": "m"}}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status, error", [
+    (401, "CredentialsRejected"), (403, "CredentialsRejected"), (429, "Busy"),
+    (409, "Conflict"), (404, "NotFound"), (422, "InvalidRequest"), (500, "ServiceUnavailable"),
+    (405, "ServiceError"),
+])
+def test_status_maps_to_one_typed_failure(answering_status, status, error):
+    from actions.clients import errors
+
+    client = ServiceRequestsClient(answering_status(status), session=build_session(retries=0))
+    with pytest.raises(errors.ServiceError) as raised:
+        client.create("bache", "d", "x", address="Cuba 2000", idempotency_key="k")
+    assert type(raised.value).__name__ == error
+    assert (raised.value.status, raised.value.code) == (status, f"e{status}")
+
+
+def test_rejected_credentials_and_busy_are_unavailable_for_the_citizen():
+    from actions.clients.errors import Busy, CredentialsRejected
+
+    assert issubclass(CredentialsRejected, ServiceUnavailable) and issubclass(Busy, ServiceUnavailable)

@@ -29,11 +29,14 @@ def test_report_with_photo_and_pin_then_get(client):
     incident = client.report("inundacion", "Calle inundada", "5491100000001", False,
                              lat=-34.63, lon=-58.36, photo="media/x.jpg")
     assert incident.has_photo is True
-    assert client.get(incident.number) == incident
+    assert client.get(incident.number, "5491100000001") == incident
+    other = client.get(incident.number, "5491100000002")
+    assert (other.kind, other.status, other.owner) == ("inundacion", incident.status, False)
+    assert (other.priority, other.created_at, other.has_photo) == (None, None, False)
 
 
 def test_invalid_kind_and_unknown_number(client):
     with pytest.raises(InvalidRequest):
         client.report("meteorito", "d", "x", True)
     with pytest.raises(NotFound):
-        client.get("DC-999999")
+        client.get("DC-999999", "x")
