@@ -21,6 +21,11 @@ from city_services.db import Cursor, Database
 
 ANONYMOUS = ""
 
+# The first answer to a write is replayed to a retry of it (Idempotency-Key) for one day: long
+# enough for any retry after a timeout, short enough that the copy of what the citizen wrote
+# that it holds does not outlive the retry it is for.
+IDEMPOTENCY_REPLAY = timedelta(days=1)
+
 # The personal fields of reports: who, their own words, the place and the photo.
 _REPORT_FIELDS = (
     "citizen_id = '', description = '', address = NULL, lat = NULL, lon = NULL, photo = NULL"
@@ -67,7 +72,11 @@ def anonymise_older_than(db: Database, days: int) -> Dict[str, int]:
     last update: one still being worked on keeps its address.
     """
     cutoff = (now() - timedelta(days=days)).isoformat()
+    replay_cutoff = (now() - min(timedelta(days=days), IDEMPOTENCY_REPLAY)).isoformat()
     with db.transaction(write=True) as cursor:
+        replays = cursor.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < ?", (replay_cutoff,)
+        ).rowcount
         appointments = cursor.execute(
             "UPDATE appointments SET dni = '', citizen_id = ''"
             " WHERE (dni <> '' OR citizen_id <> '') AND created_at < ?"
@@ -88,4 +97,5 @@ def anonymise_older_than(db: Database, days: int) -> Dict[str, int]:
         "handoffs": handoffs,
         "service_requests": service_requests,
         "incidents": incidents,
+        "idempotency_replays": replays,
     }

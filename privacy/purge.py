@@ -113,8 +113,8 @@ def _purge_city_services(days: int) -> str:
     counts = client.anonymise_older_than(days)
     return (
         f"{counts.appointments} appointments, {counts.service_requests} service requests,"
-        f" {counts.incidents} emergency reports, {counts.handoffs} handoffs anonymised"
-        f" ({client.base_url})"
+        f" {counts.incidents} emergency reports, {counts.handoffs} handoffs anonymised,"
+        f" {counts.idempotency_replays} answers kept for retries deleted ({client.base_url})"
     )
 
 

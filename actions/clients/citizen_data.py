@@ -19,6 +19,8 @@ class ErasedRecords:
     handoffs: int
     service_requests: int
     incidents: int
+    # answers kept for retries of writes (Idempotency-Key), deleted after a day by the purge
+    idempotency_replays: int = 0
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "ErasedRecords":
@@ -27,6 +29,7 @@ class ErasedRecords:
             handoffs=int(data["handoffs"]),
             service_requests=int(data["service_requests"]),
             incidents=int(data["incidents"]),
+            idempotency_replays=int(data.get("idempotency_replays", 0)),
         )
 
 

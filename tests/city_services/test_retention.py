@@ -1,6 +1,7 @@
 """Forgetting in the reference service: one citizen's erasure and the retention purge,
 through the operator endpoints, on SQLite and on PostgreSQL (each test on a private instance,
 because a purge touches every record)."""
+import dataclasses
 import time
 import uuid
 from datetime import date, timedelta
@@ -103,9 +104,9 @@ def test_purge_anonymises_what_is_older_than_the_limit_but_not_bookings_to_come(
     records = _records_of(service.base_url, citizen)
     client = _client(service.base_url)
 
-    assert client.anonymise_older_than(90) == ErasedRecords(0, 0, 0, 0)
+    assert _without_replays(client.anonymise_older_than(90)) == ErasedRecords(0, 0, 0, 0)
     time.sleep(1.1)  # timestamps have whole seconds: the records are now older than 0 days
-    assert client.anonymise_older_than(0) == ErasedRecords(
+    assert _without_replays(client.anonymise_older_than(0)) == ErasedRecords(
         appointments=0, handoffs=1, service_requests=1, incidents=1
     )
 
@@ -142,3 +143,25 @@ def test_forgetting_refuses_bad_input(city_services, operator_token, path, body,
                              headers={"Authorization": f"Bearer {operator_token}"})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == code
+
+
+def _without_replays(records: ErasedRecords) -> ErasedRecords:
+    return dataclasses.replace(records, idempotency_replays=0)
+
+
+def test_purge_keeps_the_answers_for_retries_one_day_at_most(service):
+    """A write's answer is kept for a retry of it (Idempotency-Key); it holds what the citizen
+    wrote, so the purge deletes it after a day even under a longer retention limit."""
+    body = {"category": "bache", "description": "pozo en mi puerta", "citizen_id": "5491144445555",
+            "address": "Corrientes 1234"}
+    headers = {"Idempotency-Key": f"test:{uuid.uuid4().hex}"}
+    first = requests.post(f"{service.base_url}/service-requests", json=body, headers=headers, timeout=10)
+    client = _client(service.base_url)
+
+    assert client.anonymise_older_than(90).idempotency_replays == 0  # younger than a day: kept
+    retry = requests.post(f"{service.base_url}/service-requests", json=body, headers=headers, timeout=10)
+    assert retry.json()["ticket"] == first.json()["ticket"]
+    time.sleep(1.1)
+    assert client.anonymise_older_than(0).idempotency_replays >= 1
+    assert _row(service.database_url, "SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = ?",
+                headers["Idempotency-Key"])["n"] == 0

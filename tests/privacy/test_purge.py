@@ -111,8 +111,12 @@ async def test_purge_on_the_production_profile(whatsapp_files, city, monkeypatch
     environment = {
         "PROFILE": "prod", "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",
         "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_NAME": name, "DB_USER": "postgres",
-        "DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379",
-        "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_USER": "guest", "RABBITMQ_PASSWORD": "guest",
+        # every variable endpoints.prod.yml reads (PostgreSQL here trusts local connections, so
+        # the password is not checked; the purge touches neither the lock store nor the broker)
+        "DB_PASSWORD": "not-checked-by-trust-auth", "DB_SSLMODE": "prefer", "ACTION_SERVER_TOKEN": "t",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_PASSWORD": "unused",
+        "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_PORT": "5672", "RABBITMQ_USER": "vecino",
+        "RABBITMQ_PASSWORD": "unused",
     }
     for key, value in environment.items():
         monkeypatch.setenv(key, value)
