@@ -262,6 +262,46 @@ def test_a_text_over_4096_characters_gets_the_polite_answer_without_a_turn(stack
     assert _user_events(stack.tracker("rest:long-1")) == []
 
 
+def _texts(reply: requests.Response) -> str:
+    assert reply.status_code == 200, reply.text
+    return " ".join(message.get("text") or "" for message in reply.json())
+
+
+def test_a_ticket_number_shows_its_details_only_to_its_author(stack):
+    # A WhatsApp citizen's complaint, as the action server files it; tickets are sequential.
+    complaint = {"category": "bache", "description": "pozo enorme frente a mi casa",
+                 "citizen_id": WA_ID, "address": "Corrientes 1234"}
+    ticket = requests.post(f"{stack.city_services}/service-requests", json=complaint, timeout=10).json()["ticket"]
+
+    answer = _texts(stack.rest({"sender": "curious-1", "message": f"estado de la solicitud {ticket}"}))
+
+    assert ticket in answer and "bache" in answer, answer
+    assert "Corrientes" not in answer and "pozo" not in answer
+
+
+def test_nobody_lists_or_cancels_appointments_booked_from_another_chat(stack):
+    from actions.clients import AppointmentsClient
+
+    client = AppointmentsClient(stack.city_services)
+    # a centre and specialty the generated calendar always has (tests/actions/clients/test_appointments.py)
+    (slot,) = client.free_slots("H-26", "pediatría", *_two_weeks(), limit=1)
+    booked = client.book(slot.id, "27345678", WA_ID)
+
+    listed = _texts(stack.rest({"sender": "curious-2", "message": "qué turnos tengo?"}))
+    cancel = _texts(stack.rest({"sender": "curious-2", "message": f"quiero cancelar el turno {booked.code}"}))
+    cancel += _texts(stack.rest({"sender": "curious-2", "message": "sí"}))  # confirming, if asked
+
+    assert booked.code not in listed and "27345678" not in listed, listed
+    assert [a.code for a in client.list(WA_ID)] == [booked.code] and client.list(WA_ID)[0].status == "booked", \
+        f"the booking must stay as it was: {cancel}"
+
+
+def _two_weeks():
+    from datetime import date, timedelta
+
+    return date.today(), date.today() + timedelta(days=14)
+
+
 # --- Production refusals ----------------------------------------------------------------
 
 
