@@ -1,4 +1,4 @@
-"""Acceptance: "borrar mis datos" with the trained model, the project's action server, the
+"""Acceptance: "borrar mis datos" with the trained model, the project's guarded action server, the
 reference city services and the forgetting tracker store (SQLite and PostgreSQL), as
 endpoints.yml and endpoints.prod.yml wire them. After the citizen confirms, the tracker store
 holds nothing of them, their photo and their city records are gone; after a "no", nothing is.
@@ -18,9 +18,9 @@ from rasa.utils.endpoints import EndpointConfig
 from actions.clients import HandoffsClient
 from privacy.tracker_store import ForgettingSQLTrackerStore
 from privacy.whatsapp_storage import WhatsAppStorage
-from tests.fixtures.assistant import _environment
-from tests.fixtures.city_services import OPERATOR_TOKEN, _pg_admin_url, fresh_pg_database
-from tests.fixtures.graph_api import _free_port, start_sanic_in_thread, stop_sanic_thread
+from tests.fixtures.assistant import ACTION_SERVER_TOKEN
+from tests.fixtures.city_services import OPERATOR_TOKEN
+from tests.privacy.test_tracker_store import _store, store_settings  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.model
 
@@ -32,43 +32,18 @@ def _text_of(response: Text) -> Text:
     return DOMAIN.responses[response][0]["text"]
 
 
-@pytest.fixture(scope="module")
-def erasing_action_server(city_services: str) -> Iterator[str]:
-    """The project's action server with the operator token the city services accept."""
-    from rasa_sdk.endpoint import create_app
-
-    with _environment(CITY_SERVICES_URL=city_services, CITY_SERVICES_OPERATOR_TOKEN=OPERATOR_TOKEN,
-                      ECOBICI_GBFS_URL=None):
-        app = create_app("actions")
-    port = _free_port()
-    loop, thread = start_sanic_in_thread(app, port)
-    try:
-        yield f"http://127.0.0.1:{port}/webhook"
-    finally:
-        stop_sanic_thread(loop, thread)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path: Path) -> Iterator[ForgettingSQLTrackerStore]:
+@pytest.fixture
+def store(store_settings: dict, tmp_path: Path) -> Iterator[ForgettingSQLTrackerStore]:
+    """The forgetting store on SQLite and on PostgreSQL (store_settings' parameters)."""
     storage = WhatsAppStorage(str(tmp_path / "media"), str(tmp_path / "processed.sqlite3"), None)
-    if request.param == "sqlite":
-        yield ForgettingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"),
-                                        whatsapp_storage=storage)
-        return
-    admin_url = _pg_admin_url()
-    if admin_url is None:
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    with fresh_pg_database(admin_url) as url:
-        user_host, name = url.split("://", 1)[1].rsplit("/", 1)
-        store = ForgettingSQLTrackerStore(domain=DOMAIN, dialect="postgresql", host="127.0.0.1", port=5432,
-                                          db=name, username=user_host.split("@")[0], whatsapp_storage=storage)
-        yield store
-        store.engine.dispose()
+    store = _store(store_settings, storage)
+    yield store
+    store.engine.dispose()
 
 
 @pytest.fixture
-def agent(trained_model: Path, erasing_action_server: str, store: ForgettingSQLTrackerStore) -> Agent:
-    return Agent.load(str(trained_model), action_endpoint=EndpointConfig(url=erasing_action_server),
+def agent(trained_model: Path, action_server: str, store: ForgettingSQLTrackerStore) -> Agent:
+    return Agent.load(str(trained_model), action_endpoint=EndpointConfig(url=action_server, token=ACTION_SERVER_TOKEN),
                       tracker_store=store)
 
 
