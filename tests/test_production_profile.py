@@ -19,6 +19,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
 from trainers.masking import mask_sender
+from tests.fixtures.assistant import ACTION_SERVER_TOKEN
 from tests.fixtures.city_services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,14 +82,15 @@ def rabbitmq_user():
 
 
 @pytest.fixture
-def production_environment(monkeypatch, redis_with_password, rabbitmq_user):
+def production_environment(monkeypatch, redis_with_password, rabbitmq_user, action_server):
     """The variables endpoints.prod.yml reads, pointing at a fresh PostgreSQL database."""
     name = f"vecino_prod_{uuid.uuid4().hex[:8]}"
     _sql(f'CREATE DATABASE "{name}"')
     redis_port, redis_password = redis_with_password
     rabbitmq_name, rabbitmq_password = rabbitmq_user
     values = {
-        "ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",
+        # every session starts with the project's action_session_start: a real action server
+        "ACTION_ENDPOINT_URL": action_server, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
         # PostgreSQL here trusts local connections: any password passes, but one is given as in production
         "DB_HOST": "127.0.0.1", "DB_PORT": "5432", "DB_NAME": name, "DB_USER": "postgres",
         "DB_PASSWORD": "not-checked-by-trust-auth", "DB_SSLMODE": "prefer",

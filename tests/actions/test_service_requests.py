@@ -330,4 +330,4 @@ async def test_an_unlocated_address_is_recorded_as_written(client, dispatcher, t
     tracker = tracker_factory(slots=filled(location="Calle Inventada 123", location_lat=None, location_lon=None))
     await ActionCreateServiceRequest(client).run(dispatcher, tracker, domain)
     ticket = message_of(dispatcher, "utter_service_request_created")["ticket"]
-    assert client.get(ticket).address == "Calle Inventada 123"
+    assert client.get(ticket, tracker.sender_id).address == "Calle Inventada 123"

@@ -186,5 +186,6 @@ def test_a_request_without_coordinates_needs_a_person_to_locate_it(city_services
     located = requests.post(f"{city_services}/service-requests", timeout=10,
                             json={**base, "address": "Suipacha 1156", "lat": -34.5968, "lon": -58.3797}).json()
     assert (unlocated["needs_location"], located["needs_location"]) == (True, False)
-    fetched = requests.get(f"{city_services}/service-requests/{unlocated['ticket']}", timeout=10).json()
+    fetched = requests.get(f"{city_services}/service-requests/{unlocated['ticket']}", timeout=10,
+                           params={"citizen_id": base["citizen_id"]}).json()
     assert fetched["needs_location"] is True

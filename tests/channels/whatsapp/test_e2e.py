@@ -186,7 +186,7 @@ async def test_photo_flows_into_a_service_request(
     answers = {**request_answers(sender), "request_photo": lambda: photo_payload(sender, fake_graph_api)}
     first = button_payload(sender, "/service_requests", "Reclamos")
     shown = await answer_form(e2e, fake_graph_api, first, "service_request_form", answers)
-    request = ServiceRequestsClient(city_services).get(last_number(shown, r"SOL-\d+"))
+    request = ServiceRequestsClient(city_services).get(last_number(shown, r"SOL-\d+"), sender)
     assert request.has_photo, "the WhatsApp photo reached the service request"
 
 
@@ -199,7 +199,7 @@ async def test_a_photo_sent_with_the_first_message_of_a_request_is_not_asked_for
     first = photo_payload(sender, fake_graph_api, caption="quiero reclamar por este bache")
     # no answer for request_photo: being asked for it fails the test
     shown = await answer_form(e2e, fake_graph_api, first, "service_request_form", request_answers(sender))
-    assert ServiceRequestsClient(city_services).get(last_number(shown, r"SOL-\d+")).has_photo
+    assert ServiceRequestsClient(city_services).get(last_number(shown, r"SOL-\d+"), sender).has_photo
 
 
 async def test_a_photo_sent_with_an_emergency_report_reaches_the_incident(
@@ -216,7 +216,7 @@ async def test_a_photo_sent_with_an_emergency_report_reaches_the_incident(
         "emergency_description": lambda: text_payload(sender, "el agua ya entra en las casas de la cuadra"),
     }
     shown = await answer_form(e2e, fake_graph_api, first, "emergency_form", answers)
-    assert IncidentsClient(city_services).get(last_number(shown, r"DC-\d+")).has_photo
+    assert IncidentsClient(city_services).get(last_number(shown, r"DC-\d+"), sender).has_photo
 
 
 async def test_no_secrets_phone_numbers_or_texts_in_info_logs(
