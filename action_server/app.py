@@ -77,9 +77,18 @@ def parse_action_call(body: bytes, deflated: bool, max_bytes: int) -> Dict[Text,
     tracker = call.get("tracker")
     if not isinstance(tracker, dict) or not isinstance(tracker.get("sender_id"), str):
         raise MalformedActionCall("tracker must be an object with a sender_id")
-    for key, kind in (("slots", dict), ("latest_message", dict), ("events", list)):
-        if not isinstance(tracker.get(key, kind()), kind):
+    for key, kind in (("slots", dict), ("latest_message", dict), ("events", list), ("active_loop", dict)):
+        if key in tracker and not isinstance(tracker[key], kind):
             raise MalformedActionCall(f"tracker.{key} must be a {kind.__name__}")
+    # rasa-sdk indexes these without checking them; Rasa always sends them in this shape.
+    if not all(isinstance(e, dict) and isinstance(e.get("event"), str) for e in tracker.get("events") or []):
+        raise MalformedActionCall("every tracker event must be an object with an event type")
+    latest = tracker.get("latest_message") or {}
+    for key, kind in (("intent", dict), ("entities", list), ("intent_ranking", list)):
+        if key in latest and not isinstance(latest[key], kind):
+            raise MalformedActionCall(f"tracker.latest_message.{key} must be a {kind.__name__}")
+    if not all(isinstance(e, dict) for e in latest.get("entities") or []):
+        raise MalformedActionCall("every entity must be an object")
     if not isinstance(call.get("domain", {}), dict):
         raise MalformedActionCall("domain must be an object")
     return call

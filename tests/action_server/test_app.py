@@ -27,6 +27,27 @@ def _call(action: str = "action_list_appointments") -> dict:
     }
 
 
+def _with_tracker(**fields) -> bytes:
+    call = _call("validate_service_request_form")
+    call["tracker"].update(fields)
+    return json.dumps(call).encode()
+
+
+# Found by bench/fuzz.py: rasa-sdk reads these without checking them (KeyError, AttributeError).
+@pytest.mark.parametrize(
+    "body",
+    [_with_tracker(events=[{"timestamp": 1}]), _with_tracker(events=["x"]),
+     _with_tracker(events=[{"event": 3}]), _with_tracker(latest_message={"intent": "greet"}),
+     _with_tracker(latest_message={"entities": {}}), _with_tracker(active_loop="form"),
+     _with_tracker(slots=None)],
+    ids=["event-without-type", "event-not-object", "event-type-not-text", "intent-not-object",
+         "entities-not-list", "active-loop-not-object", "slots-null"],
+)
+def test_a_tracker_rasa_would_never_send_gets_400(app, body):
+    _, reply = app.test_client.post(f"/webhook?token={TOKEN}", data=body)
+    assert reply.status == 400, reply.text
+
+
 @pytest.fixture(scope="module")
 def app():
     return create_app(ActionServerSettings(token=TOKEN, max_body_bytes=64 * 1024))
