@@ -84,13 +84,20 @@ def parse_action_call(body: bytes, deflated: bool, max_bytes: int) -> Dict[Text,
     if not all(isinstance(e, dict) and isinstance(e.get("event"), str) for e in tracker.get("events") or []):
         raise MalformedActionCall("every tracker event must be an object with an event type")
     latest = tracker.get("latest_message") or {}
-    for key, kind in (("intent", dict), ("entities", list), ("intent_ranking", list)):
+    for key, kind in (("intent", dict), ("entities", list), ("intent_ranking", list), ("metadata", dict)):
         if key in latest and not isinstance(latest[key], kind):
             raise MalformedActionCall(f"tracker.latest_message.{key} must be a {kind.__name__}")
     if not all(isinstance(e, dict) for e in latest.get("entities") or []):
         raise MalformedActionCall("every entity must be an object")
+    if "version" in call and not isinstance(call["version"], str):  # rasa-sdk splits it
+        raise MalformedActionCall("version must be a string")
     if not isinstance(call.get("domain", {}), dict):
         raise MalformedActionCall("domain must be an object")
+    domain = call.get("domain") or {}
+    for key in ("slots", "forms"):  # rasa-sdk's forms read every entry as an object
+        entries = domain.get(key, {})
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            raise MalformedActionCall(f"domain.{key} must map names to objects")
     return call
 
 

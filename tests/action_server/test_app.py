@@ -39,9 +39,13 @@ def _with_tracker(**fields) -> bytes:
     [_with_tracker(events=[{"timestamp": 1}]), _with_tracker(events=["x"]),
      _with_tracker(events=[{"event": 3}]), _with_tracker(latest_message={"intent": "greet"}),
      _with_tracker(latest_message={"entities": {}}), _with_tracker(active_loop="form"),
-     _with_tracker(slots=None)],
+     _with_tracker(slots=None), _with_tracker(latest_message={"metadata": "whatsapp"}),
+     json.dumps({**_call(), "version": ["3", "6"]}).encode(),
+     json.dumps({**_call("validate_service_request_form"), "domain": {"slots": {"location": "text"}}}).encode(),
+     json.dumps({**_call("validate_service_request_form"), "domain": {"forms": []}}).encode()],
     ids=["event-without-type", "event-not-object", "event-type-not-text", "intent-not-object",
-         "entities-not-list", "active-loop-not-object", "slots-null"],
+         "entities-not-list", "active-loop-not-object", "slots-null",
+         "metadata-not-object", "version-not-text", "domain-slot-not-object", "domain-forms-not-object"],
 )
 def test_a_tracker_rasa_would_never_send_gets_400(app, body):
     _, reply = app.test_client.post(f"/webhook?token={TOKEN}", data=body)
