@@ -67,15 +67,15 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 def stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
     root = project_copy(tmp_path_factory.mktemp("stack") / "vecino")
     ports = []
-    while len(ports) < 4:
+    while len(ports) < 5:
         port = free_port()
         if port not in ports:
             ports.append(port)
-    rasa_port, actions_port, city_port, webhook_port = ports
+    rasa_port, actions_port, city_port, webhook_port, console_port = ports
     log = root / "run.log"
     env = run_script_env(
         MODEL=str(trained_model), RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port),
-        CITY_SERVICES_PORT=str(city_port),
+        CITY_SERVICES_PORT=str(city_port), CONSOLE_PORT=str(console_port),
         # the WhatsApp channel too, so that its own webhook port is checked (nothing is sent to Meta)
         WHATSAPP_APP_SECRET="test-app-secret", WHATSAPP_ACCESS_TOKEN="test-access-token",
         WHATSAPP_VERIFY_TOKEN="test-verify-token", WHATSAPP_PHONE_NUMBER_ID="106540352242922",
