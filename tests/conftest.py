@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.city_services",
     "tests.fixtures.graph_api",
     "tests.fixtures.assistant",
+    "tests.fixtures.console",
 ]
 
 
