@@ -8,9 +8,9 @@ The limit is ``--days``, else ``RETENTION_DAYS``, else 90 days. What goes:
 * photos citizens sent (the WhatsApp connector's media folder, ``WHATSAPP_MEDIA_DIR``);
 * WhatsApp delivery records and messages pending a replay (SQLite file
   ``WHATSAPP_DEDUP_SQLITE_PATH`` and, when set, Redis ``WHATSAPP_DEDUP_REDIS_URL``);
-* the city services' personal fields of older appointments, service requests, emergency
-  reports and handoffs (anonymised through the operator endpoint ``POST /retention/purge``
-  at ``CITY_SERVICES_URL`` with ``CITY_SERVICES_OPERATOR_TOKEN``).
+* the city services' personal fields of older appointments, service requests and emergency
+  reports (anonymised through the operator endpoint ``POST /retention/purge`` at
+  ``CITY_SERVICES_URL`` with ``CITY_SERVICES_OPERATOR_TOKEN``).
 
 It prints what it deleted by kind, and exits with 1 when a store could not be purged (the
 others are purged all the same).
@@ -113,7 +113,7 @@ def _purge_city_services(days: int) -> str:
     counts = client.anonymise_older_than(days)
     return (
         f"{counts.appointments} appointments, {counts.service_requests} service requests,"
-        f" {counts.incidents} emergency reports, {counts.handoffs} handoffs anonymised,"
+        f" {counts.incidents} emergency reports anonymised,"
         f" {counts.idempotency_replays} answers kept for retries deleted ({client.base_url})"
     )
 

@@ -13,7 +13,7 @@ import pytest
 import redis
 import requests
 
-from actions.clients import HandoffsClient
+from actions.clients import IncidentsClient
 from channels.whatsapp.dedup import RedisProcessedMessageStore, SQLiteProcessedMessageStore, purge_redis
 from privacy import purge
 from privacy.tracker_store import ForgettingSQLTrackerStore
@@ -56,7 +56,7 @@ def city(start_city_services, monkeypatch) -> str:
     service = start_city_services()
     monkeypatch.setenv("CITY_SERVICES_URL", service.base_url)
     monkeypatch.setenv("CITY_SERVICES_OPERATOR_TOKEN", OPERATOR_TOKEN)
-    HandoffsClient(service.base_url).request("5491100000000", "consulta", "whatsapp", "hola")
+    IncidentsClient(service.base_url).report("arbol_caido", "un árbol en mi vereda", "5491100000000", False)
     return service.base_url
 
 
@@ -87,7 +87,7 @@ async def test_purge_on_the_local_profile(whatsapp_files, city, tmp_path, monkey
     assert "conversations: 1 whole conversations, 5 events deleted" in printed
     assert "photos: 1 files deleted" in printed
     assert "WhatsApp deliveries: 0 delivery records, 1 pending messages deleted" in printed
-    assert "city services: 0 appointments, 0 service requests, 0 emergency reports, 0 handoffs" in printed
+    assert "city services: 0 appointments, 0 service requests, 0 emergency reports anonymised" in printed
     assert _stored(store, "idle") == [] and len(_stored(store, "active")) == 5
     _assert_whatsapp_files_purged(whatsapp_files)
 
@@ -97,9 +97,9 @@ async def test_purge_with_days_0_anonymises_the_city_records(whatsapp_files, cit
     endpoints.write_text(
         "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
         f"  db: {tmp_path / 'tracker.db'}\n", encoding="utf-8")
-    time.sleep(1.1)  # the handoff is now older than 0 days (whole-second timestamps)
+    time.sleep(1.1)  # the emergency report is now older than 0 days (whole-second timestamps)
     assert purge.main(["--days", "0", "--endpoints", str(endpoints)]) == 0
-    assert "0 emergency reports, 1 handoffs anonymised" in capsys.readouterr().out
+    assert "0 service requests, 1 emergency reports anonymised" in capsys.readouterr().out
 
 
 async def test_purge_on_the_production_profile(whatsapp_files, city, monkeypatch, capsys):
