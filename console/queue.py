@@ -18,9 +18,10 @@ def priority_for(reason: str, people_in_danger: Optional[bool]) -> int:
     return PEOPLE_IN_DANGER if people_in_danger else EMERGENCY
 
 
-def order_key(priority: int, created_at: str) -> Tuple[int, str]:
-    """Sort key: priority ascending, then oldest first (created_at is fixed-width UTC text)."""
-    return (priority, created_at)
+def order_key(priority: int, created_at: str, handoff_id: int = 0) -> Tuple[int, str, int]:
+    """Sort key: priority ascending, then oldest first (created_at is fixed-width UTC text);
+    the id breaks ties of handoffs created in the same microsecond."""
+    return (priority, created_at, handoff_id)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,6 @@ def may_act(viewer: Viewer, area: str, status: str, holder: Optional[int], actio
     return "not_holder" if status == "queued" else "already_held"
 
 
-def waiting_ahead(own: Tuple[int, str], queued: Sequence[Tuple[int, str]]) -> int:
+def waiting_ahead(own: Tuple[int, str, int], queued: Sequence[Tuple[int, str, int]]) -> int:
     """How many queued handoffs of the same area go before one with sort key ``own``."""
     return sum(1 for key in queued if key < own)

@@ -120,10 +120,10 @@ class Store:
             at=self.clock(), direction="system", kind="other", text=event), operator_id)
 
     def _waiting_ahead(self, cur: Cursor, handoff: Handoff) -> int:
-        rows = cur.execute("SELECT priority, created_at FROM handoffs WHERE status = 'queued' AND area = ?",
+        rows = cur.execute("SELECT id, priority, created_at FROM handoffs WHERE status = 'queued' AND area = ?",
                            (handoff.area,)).fetchall()
-        own = queue.order_key(handoff.priority, to_text(handoff.created_at))
-        return queue.waiting_ahead(own, [queue.order_key(r["priority"], r["created_at"]) for r in rows])
+        own = queue.order_key(handoff.priority, to_text(handoff.created_at), handoff.id)
+        return queue.waiting_ahead(own, [queue.order_key(r["priority"], r["created_at"], r["id"]) for r in rows])
 
     # ------------------------------------------------------------ the bot's side
 
@@ -222,7 +222,7 @@ class Store:
             rows = cur.execute(f"SELECT {_HANDOFF_COLUMNS} FROM {_HANDOFF_FROM} "
                                "WHERE h.status IN ('queued', 'held')").fetchall()
         handoffs = [_handoff(r) for r in rows if areas is None or r["area"] in areas]
-        return sorted(handoffs, key=lambda h: queue.order_key(h.priority, to_text(h.created_at)))
+        return sorted(handoffs, key=lambda h: queue.order_key(h.priority, to_text(h.created_at), h.id))
 
     def messages(self, handoff_id: int) -> List[Message]:
         with self.database.transaction() as cur:

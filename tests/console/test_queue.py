@@ -20,11 +20,13 @@ def test_priority_for(reason, in_danger, expected):
 
 
 def test_order_is_priority_then_oldest_first():
-    keys = [(2, "2026-12-02T10:00:00.000000Z"), (1, "2026-12-02T12:00:00.000000Z"),
-            (0, "2026-12-02T13:00:00.000000Z"), (1, "2026-12-02T11:00:00.000000Z")]
+    keys = [(2, "2026-12-02T10:00:00.000000Z", 1), (1, "2026-12-02T12:00:00.000000Z", 2),
+            (0, "2026-12-02T13:00:00.000000Z", 3), (1, "2026-12-02T11:00:00.000000Z", 4)]
     ordered = sorted(keys, key=lambda k: queue.order_key(*k))
     assert ordered == [keys[2], keys[3], keys[1], keys[0]]
     assert queue.waiting_ahead(keys[1], keys) == 2
+    # created in the same instant: the first one in goes first
+    assert queue.order_key(2, "2026-12-02T10:00:00.000000Z", 7) < queue.order_key(2, "2026-12-02T10:00:00.000000Z", 8)
 
 
 def test_who_may_take_and_act():
