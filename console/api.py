@@ -61,8 +61,8 @@ def blueprint(token: str) -> Blueprint:
         open_now = area.open_at(ctx.store.clock())
         handoff, created, ahead = await asyncio.get_running_loop().run_in_executor(
             ctx.executor, ctx.store.open_handoff, handoff_request, area.key, priority, open_now)
-        open_now = ctx.areas.areas[handoff.area].open_at(ctx.store.clock()) \
-            if handoff.area in ctx.areas.areas else open_now
+        if handoff.area != area.key and handoff.area in ctx.areas.areas:  # merged into another area's
+            open_now = ctx.areas.areas[handoff.area].open_at(ctx.store.clock())
         return json_response({
             "id": handoff.id, "status": handoff.status, "area": handoff.area,
             "area_name": ctx.areas.name(handoff.area), "priority": handoff.priority,

@@ -92,7 +92,7 @@ def create_app(settings: ConsoleSettings, *, store: Optional[Store] = None,
         if run_timeouts:
             app_.ctx.tasks.append(asyncio.get_running_loop().create_task(timeouts.run_forever(
                 app_.ctx.store, app_.ctx.assistant, timedelta(minutes=settings.handoff_wait_minutes),
-                settings.check_seconds)))
+                settings.check_seconds, timedelta(minutes=settings.session_idle_minutes))))
 
     @app.before_server_stop
     async def stopping(app_: Sanic, _loop) -> None:

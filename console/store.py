@@ -154,7 +154,9 @@ class Store:
                     "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                     (request.citizen_id, request.channel, request.reason, request.topic, area, priority,
                      request.summary, json.dumps(request.collected, ensure_ascii=False), now,
-                     _last_citizen(request.history), None if open_now else now))
+                     # the bot hands over right after the citizen wrote, even when its history
+                     # carries no citizen message: WhatsApp's 24-hour window is open from now
+                     _last_citizen(request.history) or now, None if open_now else now))
                 handoff_id = cur.execute(
                     "SELECT id FROM handoffs WHERE citizen_id = ? AND status = 'queued'",
                     (request.citizen_id,)).scalar()
@@ -320,18 +322,32 @@ class Store:
                 (waited_since,)).fetchall()
         return [_handoff(r) for r in rows]
 
-    def mark_wait_notice(self, handoff_id: int, response: str) -> bool:
-        """Records the notice once (False when another process already did)."""
+    def claim_wait_notice(self, handoff_id: int) -> bool:
+        """Takes the notice before it is sent, so that of several console processes only
+        one tells the citizen (False when another one already did, or the handoff moved on)."""
         with self.database.transaction(write=True) as cur:
             cur.execute("UPDATE handoffs SET wait_notice_at = ? WHERE id = ? AND wait_notice_at IS NULL "
                         "AND status = 'queued'", (self._now(), handoff_id))
-            if cur.rowcount != 1:
-                return False
+            return cur.rowcount == 1
+
+    def release_wait_notice(self, handoff_id: int) -> None:
+        """The notice could not be sent: the next pass tries again."""
+        with self.database.transaction(write=True) as cur:
+            cur.execute("UPDATE handoffs SET wait_notice_at = NULL WHERE id = ?", (handoff_id,))
+
+    def record_wait_notice(self, handoff_id: int, response: str) -> None:
+        with self.database.transaction(write=True) as cur:
             handoff = self._load(cur, handoff_id)
             self._system_message(cur, handoff_id, None, "wait_notice")
             self._audit(cur, None, "wait_notice", handoff_id, response)
             self._change(cur, handoff_id, handoff.area, "wait_notice")
-            return True
+
+    def prune(self, changes_before: str, idle_before: str, created_before: str) -> None:
+        """Housekeeping: old live-feed rows, and sessions nobody can use any more."""
+        with self.database.transaction(write=True) as cur:
+            cur.execute("DELETE FROM changes WHERE at < ?", (changes_before,))
+            cur.execute("DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?",
+                        (idle_before, created_before))
 
     # ------------------------------------------------------------ live feed
 

@@ -132,7 +132,8 @@ def test_graph_outside_window_falls_back_to_the_template(console, team, fake_gra
 def test_without_a_template_the_operator_is_told(console_factory, fake_graph_api, clock):
     console = console_factory(template=None)
     add_operator(console.store, "alice", areas=["transito"])
-    handoff = console.handoff(topic="infractions")  # no citizen message: outside the window
+    handoff = console.handoff(topic="infractions")
+    clock.advance(hours=25)  # the window opened by the handoff has closed
     alice = console.login("alice")
     alice.post(f"/conversations/{handoff['id']}/take")
     answer = alice.post(f"/conversations/{handoff['id']}/reply", {"text": "Hola"})

@@ -110,12 +110,12 @@ def test_one_holder_at_a_time_and_actions_are_audited(any_store):
 def test_citizen_messages_and_emergency_raise(any_store):
     assert any_store.append_citizen_message("nobody", say("hola"), False, "defensa_civil") is None
     handoff, _, _ = any_store.open_handoff(request_for(), "transito", 2, True)
-    item = say("hay un incendio", 5, external_id="wamid.9")
+    item = say("hay un incendio", 15, external_id="wamid.9")
     assert any_store.append_citizen_message(handoff.citizen_id, item, True, "defensa_civil") == handoff.id
     assert any_store.append_citizen_message(handoff.citizen_id, item, True, "defensa_civil") == handoff.id
     raised = any_store.handoff(handoff.id)
     assert (raised.priority, raised.reason, raised.area) == (1, "emergency", "defensa_civil")
-    assert raised.last_citizen_at == T0 + timedelta(minutes=5)
+    assert raised.last_citizen_at == T0 + timedelta(minutes=15)
     assert [m.text for m in any_store.messages(handoff.id)] == ["hay un incendio"], "stored once"
 
 
@@ -127,9 +127,25 @@ def test_wait_notices_once(any_store, clock):
     assert closed_area.wait_notice_at is not None, "told at once outside service hours"
     due = any_store.due_wait_notices(to_text(clock() - timedelta(minutes=5)))
     assert [h.citizen_id for h in due] == ["a"]
-    assert any_store.mark_wait_notice(early.id, "utter_handoff_wait_timeout")
-    assert not any_store.mark_wait_notice(early.id, "utter_handoff_wait_timeout")
+    assert any_store.claim_wait_notice(early.id)
+    assert not any_store.claim_wait_notice(early.id), "one console process only"
+    any_store.release_wait_notice(early.id)
+    assert any_store.claim_wait_notice(early.id)
+    any_store.record_wait_notice(early.id, "utter_handoff_wait_timeout")
     assert any_store.handoff(early.id).status == "queued"
+    assert audit_actions(any_store)[-1] == "wait_notice"
+
+
+def test_housekeeping_prunes_old_changes_and_dead_sessions(any_store, clock):
+    operator = add_operator(any_store, "alice")
+    any_store.open_handoff(request_for(), "transito", 2, True)
+    any_store.create_session(operator.id, "old", "csrf")
+    clock.advance(hours=2)
+    any_store.create_session(operator.id, "fresh", "csrf")
+    any_store.prune(to_text(clock()), to_text(clock() - timedelta(minutes=30)),
+                    to_text(clock() - timedelta(hours=12)))
+    assert any_store.changes_after(0) == []
+    assert any_store.session("old") is None and any_store.session("fresh") is not None
 
 
 def test_operators_logins_and_sessions(any_store, clock):
