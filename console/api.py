@@ -5,6 +5,7 @@
 ``GET /api/health`` answers without a token.
 """
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -12,7 +13,7 @@ from typing import Any
 
 from sanic import Blueprint
 from sanic.request import Request
-from sanic.response import HTTPResponse, json as json_response
+from sanic.response import HTTPResponse, json as _json
 
 from console import queue, validation
 from console.validation import ApiError
@@ -20,6 +21,12 @@ from console.validation import ApiError
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Any, status: int = 200) -> HTTPResponse:
+    """JSON in UTF-8 (accents readable), as city_services answers."""
+    return _json(body, status=status, dumps=_dumps)
 
 
 def _authorize(request: Request, token: str) -> None:

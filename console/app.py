@@ -14,10 +14,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.request import Request
-from sanic.response import HTTPResponse, json as json_response
+from sanic.response import HTTPResponse
 
 from city_services.db import Database
 from console import api, live, timeouts, web
+from console.api import json_response
 from console.areas import AreaBook, load_areas
 from console.assistant import Assistant
 from console.clock import Clock, utc_now

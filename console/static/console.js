@@ -17,7 +17,13 @@
           if (response.status === 401) { window.location.assign("/login"); return null; }
           return response.ok ? response.text() : null;
         })
-        .then(function (html) { if (html !== null) { region.innerHTML = html; } })
+        .then(function (html) {
+          if (html === null) { return; }
+          region.innerHTML = html;
+          // one short announcement for screen readers, not the whole region read again
+          var status = document.getElementById("live-status");
+          if (status) { status.textContent = ""; status.textContent = status.getAttribute("data-text"); }
+        })
         .catch(function () { /* the next change or reconnection refreshes again */ })
         .then(function () {
           busy = false;
