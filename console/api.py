@@ -1,0 +1,91 @@
+"""The internal API the bot's processes call (bearer token ``CONSOLE_API_TOKEN``).
+
+``POST /api/handoffs`` opens (or merges into) a citizen's handoff,
+``POST /api/handoffs/messages`` appends what the citizen writes meanwhile,
+``GET /api/health`` answers without a token.
+"""
+import asyncio
+import functools
+import hmac
+import json
+import logging
+from typing import Any
+
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json as _json
+
+from console import queue, validation
+from console.validation import ApiError
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Any, status: int = 200) -> HTTPResponse:
+    """JSON in UTF-8 (accents readable), as city_services answers."""
+    return _json(body, status=status, dumps=_dumps)
+
+
+def _authorize(request: Request, token: str) -> None:
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not given:
+        raise ApiError(401, "unauthorized")
+    if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
+        raise ApiError(403, "forbidden")
+
+
+def _body(request: Request) -> Any:
+    length = request.headers.get("content-length")
+    if (length and length.isdigit() and int(length) > MAX_BODY) or len(request.body or b"") > MAX_BODY:
+        raise ApiError(413, "too_large")
+    try:
+        return json.loads(request.body or b"")
+    except ValueError:
+        raise ApiError(400, "invalid_json") from None
+
+
+def blueprint(token: str) -> Blueprint:
+    bp = Blueprint("console_api", url_prefix="/api")
+
+    @bp.get("/health")
+    async def health(_request: Request) -> HTTPResponse:
+        return json_response({"status": "ok"})
+
+    @bp.post("/handoffs")
+    async def open_handoff(request: Request) -> HTTPResponse:
+        _authorize(request, token)
+        handoff_request = validation.handoff_request(_body(request))
+        ctx = request.app.ctx
+        people_in_danger = handoff_request.people_in_danger
+        if people_in_danger is None:
+            people_in_danger = handoff_request.collected.get("people_in_danger")
+        priority = queue.priority_for(handoff_request.reason, people_in_danger)
+        area = ctx.areas.for_handoff(handoff_request.reason == "emergency", handoff_request.topic)
+        open_now = area.open_at(ctx.store.clock())
+        handoff, created, ahead = await asyncio.get_running_loop().run_in_executor(
+            ctx.executor, ctx.store.open_handoff, handoff_request, area.key, priority, open_now)
+        if handoff.area != area.key and handoff.area in ctx.areas.areas:  # merged into another area's
+            open_now = ctx.areas.areas[handoff.area].open_at(ctx.store.clock())
+        return json_response({
+            "id": handoff.id, "status": handoff.status, "area": handoff.area,
+            "area_name": ctx.areas.name(handoff.area), "priority": handoff.priority,
+            "open_now": open_now, "waiting_ahead": ahead,
+        }, status=201 if created else 200)
+
+    @bp.post("/handoffs/messages")
+    async def citizen_message(request: Request) -> HTTPResponse:
+        _authorize(request, token)
+        citizen_id, emergency, item = validation.citizen_message(_body(request))
+        ctx = request.app.ctx
+        handoff_id = await asyncio.get_running_loop().run_in_executor(
+            ctx.executor, ctx.store.append_citizen_message, citizen_id, item, emergency,
+            ctx.areas.emergency)
+        if handoff_id is None:
+            raise ApiError(404, "no_open_handoff")
+        return json_response({"handoff_id": handoff_id}, status=202)
+
+    return bp

@@ -1,0 +1,131 @@
+"""Parsing the internal API's JSON into typed requests; anything else is an ApiError (400)."""
+import math
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from console.clock import parse_client_time
+from console.models import COLLECTED_FIELDS, KINDS, HandoffRequest, IncomingMessage
+from console.queue import REASONS
+
+MAX_CITIZEN_ID = 64
+MAX_TEXT = 4096
+MAX_HISTORY = 200
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def invalid(detail: str) -> ApiError:
+    return ApiError(400, "invalid_request", detail)
+
+
+def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = False) -> Optional[str]:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise invalid(f"falta '{key}'")
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"'{key}' debe ser texto")
+    if required and not value.strip():
+        raise invalid(f"'{key}' no puede estar vacío")
+    if len(value) > limit or "\x00" in value:
+        raise invalid(f"'{key}' supera {limit} caracteres o tiene caracteres no válidos")
+    return value
+
+
+def _number(body: Mapping[str, Any], key: str, low: float, high: float) -> Optional[float]:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise invalid(f"'{key}' debe ser un número entre {low:g} y {high:g}")
+    return float(value)
+
+
+def _flag(body: Mapping[str, Any], key: str) -> Optional[bool]:
+    value = body.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise invalid(f"'{key}' debe ser true, false o null")
+    return value
+
+
+def _object(value: Any, where: str) -> Dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid(f"'{where}' debe ser un objeto")
+    return value
+
+
+def message(raw: Any, where: str, directions: Tuple[str, ...]) -> IncomingMessage:
+    body = _object(raw, where)
+    at = parse_client_time(body.get("at"))
+    if at is None:
+        raise invalid(f"'{where}.at' debe ser una fecha ISO-8601")
+    direction = body.get("direction", directions[0])
+    if direction not in directions:
+        raise invalid(f"'{where}.direction' debe ser {' o '.join(directions)}")
+    kind = body.get("kind")
+    if kind not in KINDS:
+        raise invalid(f"'{where}.kind' debe ser uno de {', '.join(KINDS)}")
+    return IncomingMessage(
+        at=at, direction=direction, kind=kind,
+        text=_text(body, "text", MAX_TEXT),
+        media_ref=_text(body, "media_ref", 1024),
+        mime_type=_text(body, "mime_type", 100),
+        latitude=_number(body, "latitude", -90, 90),
+        longitude=_number(body, "longitude", -180, 180),
+        external_id=_text(body, "external_id", 200),
+    )
+
+
+def collected(raw: Any) -> Dict[str, Any]:
+    if raw is None:
+        return {}
+    body = _object(raw, "collected")
+    unknown = set(body) - set(COLLECTED_FIELDS)
+    if unknown:
+        raise invalid(f"'collected' no admite {', '.join(sorted(unknown))}")
+    parsed = {
+        "incident_number": _text(body, "incident_number", 64),
+        "emergency_type": _text(body, "emergency_type", 64),
+        "address": _text(body, "address", 300),
+        "latitude": _number(body, "latitude", -90, 90),
+        "longitude": _number(body, "longitude", -180, 180),
+        "people_in_danger": _flag(body, "people_in_danger"),
+        "description": _text(body, "description", MAX_TEXT),
+    }
+    return {key: value for key, value in parsed.items() if value is not None}
+
+
+def handoff_request(raw: Any) -> HandoffRequest:
+    body = _object(raw, "body")
+    reason = body.get("reason")
+    if reason not in REASONS:
+        raise invalid(f"'reason' debe ser uno de {', '.join(REASONS)}")
+    history = body.get("history") or []
+    if not isinstance(history, list):
+        raise invalid("'history' debe ser una lista")
+    if len(history) > MAX_HISTORY:
+        raise invalid(f"'history' admite hasta {MAX_HISTORY} mensajes")
+    return HandoffRequest(
+        citizen_id=_text(body, "citizen_id", MAX_CITIZEN_ID, required=True),
+        channel=_text(body, "channel", 32, required=True),
+        reason=reason,
+        topic=_text(body, "topic", 64),
+        people_in_danger=_flag(body, "people_in_danger"),
+        summary=_text(body, "summary", MAX_TEXT),
+        collected=collected(body.get("collected")),
+        history=tuple(message(item, f"history[{i}]", ("citizen", "bot")) for i, item in enumerate(history)),
+    )
+
+
+def citizen_message(raw: Any) -> Tuple[str, bool, IncomingMessage]:
+    body = _object(raw, "body")
+    emergency = _flag(body, "emergency") or False
+    citizen_id = _text(body, "citizen_id", MAX_CITIZEN_ID, required=True)
+    return citizen_id, emergency, message(body.get("message"), "message", ("citizen",))

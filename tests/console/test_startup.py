@@ -1,0 +1,89 @@
+"""Starting the console: settings, refusals, the first supervisor and the admin command."""
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from console import admin
+from console.app import ConfigurationError, create_app
+from console.config import REPO_ROOT, ConsoleSettings
+from tests.fixtures.graph_api import _free_port
+
+
+def test_settings_from_env(tmp_path):
+    settings = ConsoleSettings.from_env({
+        "CONSOLE_PORT": "6000", "CONSOLE_DATABASE_URL": "postgresql://u@h/db", "CONSOLE_API_TOKEN": "t",
+        "CONSOLE_SESSION_IDLE_MINUTES": "5", "CONSOLE_COOKIE_SECURE": "true", "HANDOFF_WAIT_MINUTES": "3",
+        "CONSOLE_CHECK_SECONDS": "2", "RASA_URL": "http://rasa:5005/", "WHATSAPP_MEDIA_DIR": "/srv/media",
+        "CONSOLE_REPLY_TEMPLATE": "respuesta"})
+    assert (settings.port, settings.database_url, settings.session_idle_minutes) == (6000, "postgresql://u@h/db", 5)
+    assert settings.cookie_secure and settings.handoff_wait_minutes == 3 and settings.check_seconds == 2
+    assert settings.rasa_url == "http://rasa:5005" and settings.media_dir == Path("/srv/media")
+    assert (settings.reply_template, settings.reply_template_language) == ("respuesta", "es_AR")
+    defaults = ConsoleSettings.from_env({})
+    assert defaults.database_url == f"sqlite:///{REPO_ROOT / 'var' / 'console.sqlite3'}"
+    assert defaults.media_dir == REPO_ROOT / "var" / "media" and defaults.api_token is None
+
+
+def test_no_api_token_no_app(tmp_path):
+    with pytest.raises(ConfigurationError):
+        create_app(ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}"))
+
+
+def test_first_supervisor(store):
+    with pytest.raises(ValueError):
+        admin.ensure_admin(store, None)
+    assert admin.ensure_admin(store, "una clave larga")
+    assert not admin.ensure_admin(store, "otra")
+    operator, _ = store.credentials("admin")
+    assert operator.role == "supervisor"
+
+
+def test_add_operator_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    monkeypatch.setenv("CONSOLE_DATABASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("una clave larga\n"))
+    assert admin.main(["add-operator", "--username", "ana", "--role", "operator",
+                       "--areas", "transito,reclamos"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("una clave larga\n"))
+    assert admin.main(["add-operator", "--username", "ana2", "--areas", "luna"]) == 2
+    from city_services.db import Database
+    from console.store import Store
+
+    store = Store(Database(url))
+    operator, _ = store.credentials("ana")
+    assert operator.areas == ("transito", "reclamos") and store.credentials("ana2") is None
+
+
+def test_python_m_console_refuses_then_serves(tmp_path):
+    env = {**os.environ, "CONSOLE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}"}
+    env.pop("CONSOLE_API_TOKEN", None)
+    env.pop("CONSOLE_ADMIN_PASSWORD", None)
+    refused = subprocess.run([sys.executable, "-m", "console"], cwd=REPO_ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode != 0 and "CONSOLE_API_TOKEN" in refused.stderr
+    env["CONSOLE_API_TOKEN"] = "t"
+    refused = subprocess.run([sys.executable, "-m", "console"], cwd=REPO_ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode != 0 and "CONSOLE_ADMIN_PASSWORD" in refused.stderr
+    env["CONSOLE_ADMIN_PASSWORD"] = "una clave larga"
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "console", "--port", str(port), "--interface", "127.0.0.1"],
+                               cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    answer = None
+    try:
+        for _ in range(200):
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert answer is not None and answer.json() == {"status": "ok"}, "the console did not start"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
