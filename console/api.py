@@ -2,6 +2,8 @@
 
 ``POST /api/handoffs`` opens (or merges into) a citizen's handoff,
 ``POST /api/handoffs/messages`` appends what the citizen writes meanwhile,
+``GET /api/handoffs?citizen_id=`` reads a citizen's handoffs with their messages,
+``POST /api/citizens/erase`` and ``POST /api/retention/purge`` forget (console/citizen_records.py),
 ``GET /api/health`` answers without a token.
 """
 import asyncio
@@ -9,13 +11,15 @@ import functools
 import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json as _json
 
-from console import queue, validation
+from console import citizen_records, queue, validation
+from console.clock import to_text
 from console.validation import ApiError
 
 logger = logging.getLogger(__name__)
@@ -87,5 +91,39 @@ def blueprint(token: str) -> Blueprint:
         if handoff_id is None:
             raise ApiError(404, "no_open_handoff")
         return json_response({"handoff_id": handoff_id}, status=202)
+
+    @bp.get("/handoffs")
+    async def citizen_handoffs(request: Request) -> HTTPResponse:
+        _authorize(request, token)
+        citizen_id = validation.citizen_id(request.args.get("citizen_id"))
+        ctx = request.app.ctx
+        handoffs = await asyncio.get_running_loop().run_in_executor(
+            ctx.executor, citizen_records.handoffs_of, ctx.store.database, citizen_id)
+        for handoff in handoffs:
+            handoff["collected"] = json.loads(handoff["collected"] or "{}")
+        return json_response({"handoffs": handoffs})
+
+    @bp.post("/citizens/erase")
+    async def erase_citizen(request: Request) -> HTTPResponse:
+        _authorize(request, token)
+        body = _body(request)
+        citizen_id = validation.citizen_id(body.get("citizen_id") if isinstance(body, dict) else None)
+        ctx = request.app.ctx
+        erased = await asyncio.get_running_loop().run_in_executor(
+            ctx.executor, citizen_records.erase_citizen, ctx.store.database, citizen_id, ctx.settings.upload_dir)
+        return json_response({"handoffs": erased})
+
+    @bp.post("/retention/purge")
+    async def purge(request: Request) -> HTTPResponse:
+        _authorize(request, token)
+        body = _body(request)
+        days = body.get("older_than_days") if isinstance(body, dict) else None
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 36500:
+            raise ApiError(400, "invalid_request", "older_than_days")
+        ctx = request.app.ctx
+        before = to_text(ctx.store.clock() - timedelta(days=days))
+        purged = await asyncio.get_running_loop().run_in_executor(
+            ctx.executor, citizen_records.purge_ended_before, ctx.store.database, before, ctx.settings.upload_dir)
+        return json_response({"handoffs": purged})
 
     return bp

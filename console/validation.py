@@ -129,3 +129,8 @@ def citizen_message(raw: Any) -> Tuple[str, bool, IncomingMessage]:
     emergency = _flag(body, "emergency") or False
     citizen_id = _text(body, "citizen_id", MAX_CITIZEN_ID, required=True)
     return citizen_id, emergency, message(body.get("message"), "message", ("citizen",))
+
+
+def citizen_id(value: Any) -> str:
+    """A citizen id given alone (a query argument or an erasure request)."""
+    return _text({"citizen_id": value}, "citizen_id", MAX_CITIZEN_ID, required=True)

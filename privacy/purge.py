@@ -10,7 +10,10 @@ The limit is ``--days``, else ``RETENTION_DAYS``, else 90 days. What goes:
   ``WHATSAPP_DEDUP_SQLITE_PATH`` and, when set, Redis ``WHATSAPP_DEDUP_REDIS_URL``);
 * the city services' personal fields of older appointments, service requests and emergency
   reports (anonymised through the operator endpoint ``POST /retention/purge`` at
-  ``CITY_SERVICES_URL`` with ``CITY_SERVICES_OPERATOR_TOKEN``).
+  ``CITY_SERVICES_URL`` with ``CITY_SERVICES_OPERATOR_TOKEN``);
+* the operators' console's conversations that ended (handed back or closed) before the limit,
+  with their messages and the operators' attachments (``POST /api/retention/purge`` at
+  ``CONSOLE_URL`` with ``CONSOLE_API_TOKEN``); open ones stay until someone answers them.
 
 It prints what it deleted by kind, and exits with 1 when a store could not be purged (the
 others are purged all the same).
@@ -118,6 +121,13 @@ def _purge_city_services(days: int) -> str:
     )
 
 
+def _purge_console(days: int) -> str:
+    from actions.clients.handoffs import HandoffsClient
+
+    client = HandoffsClient.from_env()
+    return f"{client.purge_older_than(days)} ended handoffs deleted ({client.base_url})"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m privacy.purge",
@@ -149,6 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         ("photos", lambda: [_purge_media(before)]),
         ("WhatsApp deliveries", lambda: _purge_deliveries(before)),
         ("city services", lambda: [_purge_city_services(days)]),
+        ("operators' console", lambda: [_purge_console(days)]),
     ]
     for kind, step in steps:
         try:

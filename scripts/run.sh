@@ -146,7 +146,7 @@ if [ "$PROFILE" = prod ]; then
   export CONSOLE_DATABASE_URL=${CONSOLE_DATABASE_URL:-postgresql://$DB_USER:$db_secret@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=$DB_SSLMODE}
   export CONSOLE_COOKIE_SECURE=${CONSOLE_COOKIE_SECURE:-true}
 fi
-if [ "$MODE" = server ] && [ "$START_CONSOLE" = 1 ]; then
+if { [ "$MODE" = server ] || [ "$MODE" = purge ]; } && [ "$START_CONSOLE" = 1 ]; then
   if is_up "$CONSOLE_URL/api/health"; then
     echo "The operators' console already answers on $CONSOLE_URL"
   else

@@ -20,8 +20,8 @@ os.environ.setdefault("ACTION_SERVER_TOKEN", "test-action-server-token")
 pytest_plugins = [
     "tests.fixtures.city_services",
     "tests.fixtures.graph_api",
-    "tests.fixtures.assistant",
     "tests.fixtures.console",
+    "tests.fixtures.assistant",
 ]
 
 

@@ -123,3 +123,10 @@ class HandoffsClient(HttpClient):
         with parsing("handoffs erasure"):
             return int(body["handoffs"])
 
+    def purge_older_than(self, days: int) -> int:
+        """Deletes the handoffs that ended more than ``days`` ago; how many (``make purge``)."""
+        body = self._request(
+            "POST", "/api/retention/purge", json={"older_than_days": days}, headers=self._headers()
+        )
+        with parsing("handoffs purge"):
+            return int(body["handoffs"])

@@ -17,6 +17,7 @@ from actions.clients import IncidentsClient
 from channels.whatsapp.dedup import RedisProcessedMessageStore, SQLiteProcessedMessageStore, purge_redis
 from privacy import purge
 from privacy.tracker_store import ForgettingSQLTrackerStore
+from tests.fixtures.console import CONSOLE_TOKEN
 from tests.privacy.test_tracker_store import DOMAIN, _at, _save, _stored, _turn
 
 OPERATOR_TOKEN = "test-operator-token"
@@ -52,10 +53,13 @@ def whatsapp_files(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def city(start_city_services, monkeypatch) -> str:
+def city(start_city_services, console_service, monkeypatch) -> str:
+    """The reference city services with one emergency report, and the operators' console."""
     service = start_city_services()
     monkeypatch.setenv("CITY_SERVICES_URL", service.base_url)
     monkeypatch.setenv("CITY_SERVICES_OPERATOR_TOKEN", OPERATOR_TOKEN)
+    monkeypatch.setenv("CONSOLE_URL", console_service.url)
+    monkeypatch.setenv("CONSOLE_API_TOKEN", CONSOLE_TOKEN)
     IncidentsClient(service.base_url).report("arbol_caido", "un árbol en mi vereda", "5491100000000", False)
     return service.base_url
 
@@ -88,6 +92,7 @@ async def test_purge_on_the_local_profile(whatsapp_files, city, tmp_path, monkey
     assert "photos: 1 files deleted" in printed
     assert "WhatsApp deliveries: 0 delivery records, 1 pending messages deleted" in printed
     assert "city services: 0 appointments, 0 service requests, 0 emergency reports anonymised" in printed
+    assert "operators' console: 0 ended handoffs deleted" in printed
     assert _stored(store, "idle") == [] and len(_stored(store, "active")) == 5
     _assert_whatsapp_files_purged(whatsapp_files)
 
@@ -192,15 +197,19 @@ async def test_make_purge_uses_the_stores_make_run_uses(tmp_path):
     (root / "var").mkdir()
     store = ForgettingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(root / "var" / "tracker.db"))
     await _old_and_new_conversations(store)
-    port = free_port()
+    port, console_port = free_port(), free_port()
     done = subprocess.run(
         ["make", "purge", "DAYS=30"], cwd=root, text=True, timeout=240,
-        env=run_script_env(CITY_SERVICES_PORT=str(port)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=run_script_env(CITY_SERVICES_PORT=str(port), CONSOLE_PORT=str(console_port)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "older than 30 days" in done.stdout
     assert "conversations: 1 whole conversations" in done.stdout, done.stdout[-2000:]
     assert f"(http://127.0.0.1:{port})" in done.stdout
+    assert f"operators' console: 0 ended handoffs deleted (http://127.0.0.1:{console_port})" in done.stdout
     assert _stored(store, "idle") == [] and _stored(store, "active") != []
     with pytest.raises(requests.ConnectionError):  # the city services it started are gone
         requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    with pytest.raises(requests.ConnectionError):  # and so is the console
+        requests.get(f"http://127.0.0.1:{console_port}/api/health", timeout=2)
