@@ -85,12 +85,16 @@ def blueprint(token: str) -> Blueprint:
         _authorize(request, token)
         citizen_id, emergency, item = validation.citizen_message(_body(request))
         ctx = request.app.ctx
-        handoff_id = await asyncio.get_running_loop().run_in_executor(
+        loop = asyncio.get_running_loop()
+        # the connector repeats the life-safety numbers only for a conversation that was not
+        # an emergency already: the citizen of an emergency handoff has had them
+        reason = await loop.run_in_executor(ctx.executor, citizen_records.open_reason, ctx.store.database, citizen_id)
+        handoff_id = await loop.run_in_executor(
             ctx.executor, ctx.store.append_citizen_message, citizen_id, item, emergency,
             ctx.areas.emergency)
         if handoff_id is None:
             raise ApiError(404, "no_open_handoff")
-        return json_response({"handoff_id": handoff_id}, status=202)
+        return json_response({"handoff_id": handoff_id, "already_emergency": reason == "emergency"}, status=202)
 
     @bp.get("/handoffs")
     async def citizen_handoffs(request: Request) -> HTTPResponse:

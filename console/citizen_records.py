@@ -9,7 +9,7 @@ tracker store's erasure and the media purge already empty (privacy/).
 """
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from city_services.db import Cursor, Database
 from console.clock import to_text, utc_now
@@ -31,6 +31,13 @@ def handoffs_of(database: Database, citizen_id: str) -> List[Dict[str, Any]]:
                 "SELECT id, at, direction, kind, text, media_ref, mime_type, latitude, longitude, external_id"
                 " FROM messages WHERE handoff_id = ? ORDER BY id", (handoff["id"],)).fetchall()
     return handoffs
+
+
+def open_reason(database: Database, citizen_id: str) -> Optional[str]:
+    """Why the citizen's open handoff was opened (``emergency``, ...), or None if none is open."""
+    with database.transaction() as cur:
+        return cur.execute("SELECT reason FROM handoffs WHERE citizen_id = ? AND status IN ('queued', 'held')",
+                           (citizen_id,)).scalar()
 
 
 def _forget(cur: Cursor, handoff_ids: Sequence[int], upload_dir: Path) -> None:

@@ -730,9 +730,9 @@ class WhatsAppInput(InputChannel):
         if latest is not None and getattr(latest, "message_id", None) == message.id:
             parse_data = latest.parse_data or {}
         response = life_safety_response(parse_data)
-        if response:
-            await self._answer_with(message, response)
         if self.handoff_relay is None:
+            if response:
+                await self._answer_with(message, response)
             return
         media, pin = whatsapp.get("media") or {}, whatsapp.get("location") or {}
         at = datetime.fromtimestamp(message.timestamp, timezone.utc)
@@ -748,7 +748,16 @@ class WhatsAppInput(InputChannel):
             text = message.text or (message.reply.title if message.reply else None) or (
                 message.button.text if message.button else None)
             relayed = RelayedMessage(at, "text", text=text, external_id=message.id)
-        await self.handoff_relay.relay(message.sender, relayed, emergency=response is not None)
+        if response is None:
+            await self.handoff_relay.relay(message.sender, relayed, emergency=False)
+            return
+        # life-safety first: one quick attempt tells whether the citizen already had the
+        # numbers (an emergency handoff); if the console does not answer, they get them anyway
+        first = await self.handoff_relay.try_once(message.sender, relayed, emergency=True)
+        if first is None or not first.already_emergency:
+            await self._answer_with(message, response)
+        if first is None:
+            await self.handoff_relay.relay(message.sender, relayed, emergency=True)
 
     async def _relay_unsupported_if_paused(self, message: InboundMessage) -> bool:
         """A voice note, document, video, sticker... sent while paused goes to the operator."""

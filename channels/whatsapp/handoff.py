@@ -54,6 +54,13 @@ class RelayedMessage:
         return body
 
 
+@dataclass(frozen=True)
+class RelayOutcome:
+    delivered: bool
+    # the conversation was an emergency handoff already: its citizen has had the numbers
+    already_emergency: bool = False
+
+
 def life_safety_response(parse_data: Mapping[Text, Any]) -> Optional[Text]:
     """The response a paused conversation still gets for this message, if any."""
     intent = parse_data.get("intent") or {}
@@ -91,34 +98,45 @@ class ConsoleRelay:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3))
         return self._session
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
-    async def relay(self, citizen_id: Text, message: RelayedMessage, emergency: bool) -> bool:
-        """True once the console took the message (or said the conversation is no longer open)."""
+    async def try_once(self, citizen_id: Text, message: RelayedMessage, emergency: bool) -> Optional[RelayOutcome]:
+        """One attempt; None when it may succeed later (the console is down or busy)."""
         body = {"citizen_id": citizen_id, "emergency": emergency, "message": message.as_json()}
         headers = {"Authorization": f"Bearer {self._token}"}
-        for attempt in range(1, self._attempts + 1):
-            try:
-                async with self._client().post(self._url, json=body, headers=headers) as response:
-                    if response.status < 300:
-                        return True
-                    if response.status == 404:
-                        # paused in Rasa but not queued in the console (an operator closed it
-                        # while this message was on its way): nothing to append it to
-                        logger.warning("No open handoff for %s; message kept only in the tracker.",
-                                       mask_phone(citizen_id))
-                        return True
-                    if response.status < 500 and response.status != 429:
-                        logger.error("The console refused a relayed message: HTTP %s.", response.status)
-                        return False
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                logger.warning("Relay to the console failed (attempt %s): %s", attempt, type(error).__name__)
-            await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+        try:
+            async with self._client().post(self._url, json=body, headers=headers) as response:
+                if response.status < 300:
+                    answer = await response.json(content_type=None)
+                    already = bool(isinstance(answer, dict) and answer.get("already_emergency"))
+                    return RelayOutcome(delivered=True, already_emergency=already)
+                if response.status == 404:
+                    # paused in Rasa but no longer open in the console (an operator closed it
+                    # while this message was on its way): nothing to append it to
+                    logger.warning("No open handoff for %s; message kept only in the tracker.",
+                                   mask_phone(citizen_id))
+                    return RelayOutcome(delivered=False)
+                if response.status < 500 and response.status != 429:
+                    logger.error("The console refused a relayed message: HTTP %s.", response.status)
+                    return RelayOutcome(delivered=False)
+                logger.warning("The console answered HTTP %s to a relayed message.", response.status)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            logger.warning("Relay to the console failed: %s", type(error).__name__)
+        return None
+
+    async def relay(self, citizen_id: Text, message: RelayedMessage, emergency: bool) -> RelayOutcome:
+        """Relays with retries; a message that never gets through is logged as an error."""
+        for attempt in range(self._attempts):
+            if attempt:
+                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+            outcome = await self.try_once(citizen_id, message, emergency)
+            if outcome is not None:
+                return outcome
         logger.error("Could not relay a message of %s to the console; it stays in the tracker.",
                      mask_phone(citizen_id))
-        return False
+        return RelayOutcome(delivered=False)

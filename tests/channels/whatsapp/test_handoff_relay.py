@@ -85,3 +85,38 @@ async def test_without_a_pause_an_audio_gets_the_usual_answer(
     shown = replies(await turn(relaying, fake_graph_api, voice))
     assert len(shown) == 1, "the bot says what it can take"
     assert console_service.handoffs_of(sender) == []
+
+
+async def test_an_emergency_handoff_does_not_get_the_numbers_again(
+    relaying: ChannelHarness, fake_graph_api: FakeGraphApi, console_service: ConsoleProcess
+) -> None:
+    from rasa.shared.core.events import ConversationPaused
+
+    from tests.fixtures.console import queue_handoff
+
+    sender = new_sender()
+    queue_handoff(console_service, sender, "se inundó todo", reason="emergency")
+    tracker = await relaying.agent.tracker_store.get_or_create_tracker(sender)
+    tracker.update(ConversationPaused())
+    await relaying.agent.tracker_store.save(tracker)
+
+    update = "el agua sigue subiendo, ya tenemos una emergencia en toda la cuadra"
+    assert await turn(relaying, fake_graph_api, text_payload(sender, update)) == [], \
+        "the citizen of an emergency handoff already has the numbers"
+    assert citizen_messages(console_service, sender)[-1]["text"] == update
+
+
+async def test_with_the_console_down_a_paused_emergency_still_gets_the_numbers(
+    make_harness, make_config, model_agent: Agent, fake_graph_api: FakeGraphApi
+) -> None:
+    from rasa.shared.core.events import ConversationPaused
+
+    down = ConsoleRelay("http://127.0.0.1:9", CONSOLE_TOKEN, attempts=2, backoff_s=0.01)
+    harness = make_harness(agent=model_agent, channel=WhatsAppInput(make_config(), handoff_relay=down))
+    sender = new_sender()
+    tracker = await harness.agent.tracker_store.get_or_create_tracker(sender)
+    tracker.update(ConversationPaused())
+    await harness.agent.tracker_store.save(tracker)
+    shown = replies(await turn(harness, fake_graph_api, text_payload(sender, "tengo una emergencia, se incendia la casa de al lado")))
+    assert len(shown) == 1 and "911" in shown[0]
+    assert (await harness.agent.tracker_store.retrieve(sender)).is_paused()

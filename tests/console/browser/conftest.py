@@ -96,19 +96,13 @@ class Stack:
         return reply.json()
 
     def wait_turn(self, sender: Text, message_id: Text, timeout: float = 60) -> Dict[Text, Any]:
-        """The tracker once Rasa finished the turn of ``message_id`` (listening again, or paused)."""
+        """The tracker once Rasa finished the turn of ``message_id``: Rasa stores a tracker only
+        at the end of a turn, so the message being in it is the sign."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             tracker = self.tracker(sender)
-            events = tracker["events"]
-            index = next((i for i, e in enumerate(events) if e.get("event") == "user"
-                          and e.get("message_id") == message_id), None)
-            if index is not None:
-                later = events[index + 1:]
-                if tracker.get("paused") and not any(e.get("event") == "action" for e in later):
-                    return tracker
-                if any(e.get("event") == "action" and e.get("name") == "action_listen" for e in later):
-                    return tracker
+            if any(e.get("event") == "user" and e.get("message_id") == message_id for e in tracker["events"]):
+                return tracker
             time.sleep(0.3)
         raise AssertionError(f"no finished turn for {message_id} in {timeout} s:\n{self.log.read_text()[-3000:]}")
 

@@ -8,6 +8,7 @@ from typing import Any, Text
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -34,6 +35,26 @@ def log_in(driver: Any, stack: Stack, username: Text, password: Text) -> None:
 
 def wait_css(driver: Any, selector: Text, timeout: float = 10) -> Any:
     return WebDriverWait(driver, timeout).until(ready.presence_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+# the live feed swaps whole fragments in: elements are looked up again on every use
+LIVE = dict(ignored_exceptions=(StaleElementReferenceException,))
+
+
+def attribute(driver: Any, selector: Text, name: Text, timeout: float = 5) -> Text:
+    return WebDriverWait(driver, timeout, **LIVE).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, selector).get_attribute(name))
+
+
+def click(driver: Any, selector: Text, timeout: float = 5) -> None:
+    def clicked(d: Any) -> bool:
+        d.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+    WebDriverWait(driver, timeout, **LIVE).until(clicked)
+
+
+def text_of(driver: Any, selector: Text, timeout: float = 5) -> Text:
+    return WebDriverWait(driver, timeout, **LIVE).until(lambda d: d.find_element(By.CSS_SELECTOR, selector).text)
 
 
 def create_operator(driver: Any, stack: Stack, username: Text, password: Text, area: Text) -> None:
@@ -78,28 +99,32 @@ def test_an_emergency_is_taken_answered_and_handed_back_in_the_console(stack: St
 
     # within a second of the bot's last answer, without a reload, first in the queue
     stack.wait_for_text(sender, lambda text: "operador de Defensa Civil" in text)
-    row = wait_css(ana, f"li[data-citizen='{sender}']", timeout=1.0)
+    row = f"li.handoff[data-citizen='{sender}']"
+    wait_css(ana, row, timeout=1.0)
     assert ana.execute_script("return window.sinRecargar === true;"), "the queue updated without a reload"
-    assert row.get_attribute("data-priority") == "0", "people in danger come first"
-    assert ana.find_elements(By.CSS_SELECTOR, "li.handoff")[0].get_attribute("data-citizen") == sender
-    waiting = ana.find_element(By.CSS_SELECTOR, "li.area-card[data-area='defensa_civil']").get_attribute("data-waiting")
-    assert int(waiting) >= 1
+    assert attribute(ana, row, "data-priority") == "0", "people in danger come first"
+    assert attribute(ana, "li.handoff", "data-citizen") == sender, "first in the queue"
+    assert int(attribute(ana, "li.area-card[data-area='defensa_civil']", "data-waiting")) >= 1
     screenshot(ana, "cola")
 
     # the conversation: history with the photo drawn, what the bot collected, a map link
-    row.find_element(By.TAG_NAME, "a").click()
-    image = wait_css(ana, "li.msg.citizen[data-kind='image'] img")
-    WebDriverWait(ana, 10).until(lambda d: d.execute_script(
-        "return arguments[0].complete && arguments[0].naturalWidth > 0;", image))
-    assert ana.execute_script("return arguments[0].naturalWidth;", image) == 64, "the citizen's own photo"
-    collected = {dd.get_attribute("data-field"): dd.text for dd in ana.find_elements(By.CSS_SELECTOR, "dl.collected dd[data-field]")}
+    click(ana, f"{row} a")
+    wait_css(ana, "li.msg.citizen[data-kind='image'] img")
+    width = WebDriverWait(ana, 10).until(lambda d: d.execute_script(
+        "const img = document.querySelector(\"li.msg.citizen[data-kind='image'] img\");"
+        "return img && img.complete && img.naturalWidth;"))
+    assert width == 64, "the citizen's own photo, drawn by the browser"
+    collected = ana.execute_script(
+        "const out = {}; document.querySelectorAll('dl.collected dd[data-field]')"
+        ".forEach(dd => { out[dd.dataset.field] = dd.textContent.trim(); }); return out;")
     assert collected["incident_number"].startswith("DC-") and collected["people_in_danger"] == "Sí"
     assert ana.find_elements(By.CSS_SELECTOR, "a[href^='https://www.openstreetmap.org/?mlat=-34.6037']")
     handoff_url = ana.current_url
 
     # take it, and answer: the reply goes out on WhatsApp to that citizen
-    ana.find_element(By.ID, "take").click()
-    WebDriverWait(ana, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "section.state").get_attribute("data-holder") == "ana")
+    click(ana, "#take")
+    WebDriverWait(ana, 10, **LIVE).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "section.state").get_attribute("data-holder") == "ana")
     reply = "Hola, soy Ana de Defensa Civil. ¿La señora sigue adentro de la casa?"
     ana.find_element(By.ID, "reply-text").send_keys(reply)
     ana.find_element(By.CSS_SELECTOR, "#reply-form button[type=submit]").click()
@@ -119,21 +144,21 @@ def test_an_emergency_is_taken_answered_and_handed_back_in_the_console(stack: St
             headers: {"Content-Type": "application/x-www-form-urlencoded"},
             body: "csrf_token=" + encodeURIComponent(token)}).then(r => r.status);""")
     assert taken == 409
-    assert ana.find_element(By.CSS_SELECTOR, "section.state").get_attribute("data-holder") == "ana"
+    assert attribute(ana, "section.state", "data-holder") == "ana"
 
     # the citizen writes again: it reaches Ana's open page live, and the bot says nothing
     read_before = len(stack.texts_to(sender))
     answer = "sí, está en el primer piso, el agua llega a la rodilla"
     stack.wait_turn(sender, stack.text(sender, answer))
     wait_css(ana, "li.msg.citizen[data-kind='text']", timeout=5)
-    WebDriverWait(ana, 5).until(lambda d: answer in d.find_element(By.CSS_SELECTOR, "ol.history").text)
+    WebDriverWait(ana, 5, **LIVE).until(lambda d: answer in d.find_element(By.CSS_SELECTOR, "ol.history").text)
     stack.location(sender, -34.6040, -58.3820)
     wait_css(ana, "a[href^='https://www.openstreetmap.org/?mlat=-34.604&']", timeout=5)
     time.sleep(1.0)  # the bot would have answered by now
     assert len(stack.texts_to(sender)) == read_before, "while an operator has it, the bot answers nothing"
 
     # handed back: the bot resumes and asks if there is anything else
-    ana.find_element(By.ID, "hand-back").click()
+    click(ana, "#hand-back")
     stack.wait_for_text(sender, lambda text: "¿Te puedo ayudar con algo más?" in text)
     tracker = stack.wait_turn(sender, stack.text(sender, "hola"))
     assert not tracker.get("paused")
@@ -151,11 +176,14 @@ def test_a_browser_without_a_session_sees_nothing(stack: Stack, new_browser) -> 
     sender = citizen()
     stack.wait_turn(sender, stack.text(sender, "quiero hablar con una persona"))
     stranger = new_browser()
-    for path in ("/", "/fragments/queue", "/conversations/1", "/media/1", "/operators", "/audit"):
+    for path in ("/", "/conversations/1", "/operators", "/audit", "/fragments/queue", "/media/1"):
         stranger.get(f"{stack.console}{path}")
         page = stranger.page_source
         assert sender not in page and sender[-4:] not in page, f"{path} shows a citizen to a stranger"
-        assert stranger.find_elements(By.ID, "password"), f"{path} asks to log in"
+        if not path.startswith(("/fragments/", "/media/")):  # pages send to the login form
+            assert stranger.find_elements(By.ID, "password"), f"{path} asks to log in"
+        else:  # what the pages' scripts fetch answers 401
+            assert requests.get(f"{stack.console}{path}", timeout=10).status_code == 401, path
     screenshot(stranger, "ingreso")
     events = requests.get(f"{stack.console}/events", timeout=5, stream=True)
     assert events.status_code in (401, 403)
