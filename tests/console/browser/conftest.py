@@ -203,5 +203,12 @@ def new_browser() -> Iterator[Callable[[], Any]]:
 
 
 def screenshot(driver: Any, name: Text) -> None:
+    """The whole page (the window grows to its height for the picture, then is restored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    size = driver.get_window_size()
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    driver.set_window_size(size["width"], max(size["height"], min(int(height) + 120, 4000)))
+    try:
+        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    finally:
+        driver.set_window_size(size["width"], size["height"])

@@ -129,7 +129,6 @@ def test_an_emergency_is_taken_answered_and_handed_back_in_the_console(stack: St
     ana.find_element(By.ID, "reply-text").send_keys(reply)
     ana.find_element(By.CSS_SELECTOR, "#reply-form button[type=submit]").click()
     stack.wait_for_text(sender, lambda text: text == reply)
-    screenshot(ana, "conversacion")
 
     # a second operator of the same area cannot take it
     beto = new_browser()
@@ -157,6 +156,8 @@ def test_an_emergency_is_taken_answered_and_handed_back_in_the_console(stack: St
     time.sleep(1.0)  # the bot would have answered by now
     assert len(stack.texts_to(sender)) == read_before, "while an operator has it, the bot answers nothing"
 
+    screenshot(ana, "conversacion")
+
     # handed back: the bot resumes and asks if there is anything else
     click(ana, "#hand-back")
     stack.wait_for_text(sender, lambda text: "¿Te puedo ayudar con algo más?" in text)
@@ -166,9 +167,12 @@ def test_an_emergency_is_taken_answered_and_handed_back_in_the_console(stack: St
 
     # everything was audited, with the operator and the time
     supervisor.get(f"{stack.console}/audit")
-    audit = supervisor.find_element(By.TAG_NAME, "main").text
-    for action in ("ana",):
-        assert action in audit
+    rows = supervisor.execute_script(
+        "return Array.from(document.querySelectorAll('main tbody tr[data-action]'))"
+        ".map(r => [r.dataset.action, r.cells[1].innerText, r.querySelector('time').getAttribute('datetime')]);")
+    for action in ("login", "take", "reply", "hand_back"):
+        assert any(row[0] == action and row[1] == "ana" and row[2] for row in rows), f"{action} by ana: {rows[:10]}"
+    assert any(row[0] == "operator_created" and row[1] == "admin" for row in rows)
     screenshot(supervisor, "auditoria")
 
 
