@@ -349,6 +349,29 @@ class Store:
             cur.execute("DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?",
                         (idle_before, created_before))
 
+    def purge(self, ended_before: str) -> Tuple[int, List[str]]:
+        """Retention: forgets handoffs that ended before ``ended_before`` with their messages.
+
+        Returns (how many handoffs, the operators' upload files to delete). Audit rows stay,
+        without the link to the forgotten handoff; citizens' photos belong to the WhatsApp
+        connector's media folder and its own purge."""
+        with self.database.transaction(write=True) as cur:
+            ids = [r["id"] for r in cur.execute(
+                "SELECT id FROM handoffs WHERE status IN ('returned', 'closed') AND ended_at < ?",
+                (ended_before,)).fetchall()]
+            uploads: List[str] = []
+            for handoff_id in ids:
+                uploads += [r["media_ref"] for r in cur.execute(
+                    "SELECT media_ref FROM messages WHERE handoff_id = ? AND direction = 'operator' "
+                    "AND media_ref IS NOT NULL", (handoff_id,)).fetchall()]
+                cur.execute("DELETE FROM messages WHERE handoff_id = ?", (handoff_id,))
+                cur.execute("UPDATE audit SET handoff_id = NULL WHERE handoff_id = ?", (handoff_id,))
+                cur.execute("DELETE FROM changes WHERE handoff_id = ?", (handoff_id,))
+                cur.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))
+            if ids:
+                self._audit(cur, None, "purge", None, f"handoffs={len(ids)}")
+            return len(ids), uploads
+
     # ------------------------------------------------------------ live feed
 
     def last_change_id(self) -> int:

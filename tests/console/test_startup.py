@@ -87,3 +87,36 @@ def test_python_m_console_refuses_then_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_purge_forgets_ended_handoffs_and_their_uploads(tmp_path, monkeypatch, capsys):
+    from datetime import datetime, timedelta, timezone
+
+    from city_services.db import Database
+    from console.models import HandoffRequest
+    from console.store import Store
+    from tests.console.conftest import add_operator
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    moment = [datetime.now(timezone.utc) - timedelta(days=100)]
+    store = Store(Database(url), lambda: moment[0])
+    store.initialise()
+    alice = add_operator(store, "alice", areas=["transito"])
+    upload = tmp_path / "console_media" / "reply.png"
+    upload.parent.mkdir()
+    upload.write_bytes(b"\x89PNG\r\n\x1a\n")
+    old = store.open_handoff(HandoffRequest("old", "whatsapp", "fallback"), "transito", 2, True)[0]
+    store.take(old.id, alice.viewer)
+    store.record_reply(old.id, alice.viewer, "image", None, str(upload), "image/png", "wamid.1", "")
+    store.end(old.id, alice.viewer, "closed")
+    moment[0] = datetime.now(timezone.utc)
+    still_open = store.open_handoff(HandoffRequest("new", "whatsapp", "fallback"), "transito", 2, True)[0]
+    monkeypatch.setenv("CONSOLE_DATABASE_URL", url)
+    monkeypatch.setattr(admin.ConsoleSettings, "from_env", classmethod(
+        lambda cls: ConsoleSettings(database_url=url, upload_dir=tmp_path / "console_media")))
+    assert admin.main(["purge", "--days", "90"]) == 0
+    assert "purged 1 handoff(s)" in capsys.readouterr().out
+    assert store.handoff(old.id) is None and store.messages(old.id) == []
+    assert store.handoff(still_open.id) is not None
+    assert not upload.exists()
+    assert [r["action"] for r in store.latest_audit()][0] == "purge"
