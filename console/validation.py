@@ -112,14 +112,18 @@ def handoff_request(raw: Any) -> HandoffRequest:
         raise invalid("'history' debe ser una lista")
     if len(history) > MAX_HISTORY:
         raise invalid(f"'history' admite hasta {MAX_HISTORY} mensajes")
+    people_in_danger = _flag(body, "people_in_danger")
+    gathered = collected(body.get("collected"))
+    if people_in_danger is not None:  # shown to operators with the rest of what the bot gathered
+        gathered.setdefault("people_in_danger", people_in_danger)
     return HandoffRequest(
         citizen_id=_text(body, "citizen_id", MAX_CITIZEN_ID, required=True),
         channel=_text(body, "channel", 32, required=True),
         reason=reason,
         topic=_text(body, "topic", 64),
-        people_in_danger=_flag(body, "people_in_danger"),
+        people_in_danger=people_in_danger,
         summary=_text(body, "summary", MAX_TEXT),
-        collected=collected(body.get("collected")),
+        collected=gathered,
         history=tuple(message(item, f"history[{i}]", ("citizen", "bot")) for i, item in enumerate(history)),
     )
 

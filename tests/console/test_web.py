@@ -125,9 +125,12 @@ def test_queue_shows_own_areas_in_order(console, team, clock):
 
 
 def test_people_in_danger_badge(console, team):
-    console.handoff("5491100000020", reason="emergency", people_in_danger=True)
-    page = console.login("boss").get("/")
+    handoff = console.handoff("5491100000020", reason="emergency", people_in_danger=True)
+    boss = console.login("boss")
+    page = boss.get("/")
     assert 'data-priority="0"' in page.text and "Personas en peligro" in page.text
+    conversation = boss.get(f"/conversations/{handoff['id']}").text
+    assert '<dd data-field="people_in_danger">Sí</dd>' in conversation
 
 
 def test_one_holder_and_area_permissions(console, team, fake_rasa):
