@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse, html, raw, redirect
 
 from console import auth, media, queue
 from console.assistant import AssistantError
-from console.clock import BUENOS_AIRES
+from console.clock import BUENOS_AIRES, to_text
 from console.models import Handoff, Operator
 from console.outbound import Attachment, ReplyRefused
 from console.store import Refused
@@ -454,8 +454,6 @@ def validate_new_operator(username: str, password: str, role: str) -> Optional[s
 
 
 def _now_text(request: Request) -> str:
-    from console.clock import to_text
-
     return to_text(request.app.ctx.store.clock())
 
 

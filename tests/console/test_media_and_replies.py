@@ -1,7 +1,6 @@
 """Media served only to those who may see it and only from its folder; replies through the
 fake Graph API (text, image upload, template after 24 hours, 131047)."""
 import os
-from datetime import timedelta
 
 import pytest
 
