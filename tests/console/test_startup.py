@@ -30,6 +30,17 @@ def test_settings_from_env(tmp_path):
     assert defaults.media_dir == REPO_ROOT / "var" / "media" and defaults.api_token is None
 
 
+def test_production_profile_needs_postgresql_and_secure_cookies():
+    from console.config import production_problem
+
+    assert production_problem({}) is None
+    assert "CONSOLE_DATABASE_URL" in production_problem({"PROFILE": "prod"})
+    assert "CONSOLE_COOKIE_SECURE" in production_problem({"PROFILE": "prod",
+                                                          "CONSOLE_DATABASE_URL": "postgresql://u@h/console"})
+    assert production_problem({"PROFILE": "prod", "CONSOLE_DATABASE_URL": "postgresql://u@h/console",
+                               "CONSOLE_COOKIE_SECURE": "true"}) is None
+
+
 def test_no_api_token_no_app(tmp_path):
     with pytest.raises(ConfigurationError):
         create_app(ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}"))
@@ -62,6 +73,7 @@ def test_add_operator_reads_the_password_from_stdin(tmp_path, monkeypatch, capsy
 
 def test_python_m_console_refuses_then_serves(tmp_path):
     env = {**os.environ, "CONSOLE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}"}
+    env.pop("PROFILE", None)
     env.pop("CONSOLE_API_TOKEN", None)
     env.pop("CONSOLE_ADMIN_PASSWORD", None)
     refused = subprocess.run([sys.executable, "-m", "console"], cwd=REPO_ROOT, env=env, capture_output=True,
