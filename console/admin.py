@@ -81,10 +81,7 @@ def purge_ended(settings: ConsoleSettings, days: int) -> int:
         count, uploads = store.purge(to_text(utc_now() - timedelta(days=days)))
     finally:
         store.database.close()
-    for reference in uploads:
-        path = media.inside(settings.upload_dir, reference)
-        if path is not None:
-            path.unlink(missing_ok=True)
+    media.delete_uploads(settings.upload_dir, uploads)
     print(f"purged {count} handoff(s) ended more than {days} day(s) ago")
     return 0
 

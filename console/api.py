@@ -2,6 +2,7 @@
 
 ``POST /api/handoffs`` opens (or merges into) a citizen's handoff,
 ``POST /api/handoffs/messages`` appends what the citizen writes meanwhile,
+``POST /api/citizens/forget`` erases a citizen's handoffs on their request,
 ``GET /api/health`` answers without a token.
 """
 import asyncio
@@ -15,7 +16,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json as _json
 
-from console import queue, validation
+from console import media, queue, validation
 from console.validation import ApiError
 
 logger = logging.getLogger(__name__)
@@ -87,5 +88,16 @@ def blueprint(token: str) -> Blueprint:
         if handoff_id is None:
             raise ApiError(404, "no_open_handoff")
         return json_response({"handoff_id": handoff_id}, status=202)
+
+    @bp.post("/citizens/forget")
+    async def forget(request: Request) -> HTTPResponse:
+        """The citizen asked to erase their data: every handoff of theirs goes."""
+        _authorize(request, token)
+        citizen_id = validation.citizen_id(_body(request))
+        ctx = request.app.ctx
+        loop = asyncio.get_running_loop()
+        count, uploads = await loop.run_in_executor(ctx.executor, ctx.store.forget_citizen, citizen_id)
+        await loop.run_in_executor(ctx.executor, media.delete_uploads, ctx.settings.upload_dir, uploads)
+        return json_response({"handoffs": count})
 
     return bp

@@ -133,3 +133,7 @@ def citizen_message(raw: Any) -> Tuple[str, bool, IncomingMessage]:
     emergency = _flag(body, "emergency") or False
     citizen_id = _text(body, "citizen_id", MAX_CITIZEN_ID, required=True)
     return citizen_id, emergency, message(body.get("message"), "message", ("citizen",))
+
+
+def citizen_id(raw: Any) -> str:
+    return _text(_object(raw, "body"), "citizen_id", MAX_CITIZEN_ID, required=True)
