@@ -220,6 +220,8 @@ def blueprint(static_dir: Path) -> Blueprint:
                           login_csrf=login_csrf, username=username)
         operator: Operator = found[0]
         await db(request, store.clear_login_failures, username)
+        if request.ctx.session is not None:  # a new login replaces the session this browser had
+            await db(request, store.delete_session, request.ctx.session["id"], None, None)
         token, digest = auth.new_session_token()
         await db(request, store.create_session, operator.id, digest, auth.new_csrf_token())
         response = redirect("/", status=303)
