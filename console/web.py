@@ -416,6 +416,8 @@ def blueprint(static_dir: Path) -> Blueprint:
     @bp.post("/operators/<operator_id:int>/deactivate")
     @supervisor_required
     async def deactivate(request: Request, operator_id: int) -> HTTPResponse:
+        if operator_id == request.ctx.operator.id:  # the last supervisor must not lock everyone out
+            return await _operators_page(request, 400, error=text("self_deactivate"))
         try:
             await db(request, request.app.ctx.store.deactivate, operator_id, request.ctx.operator.id)
         except Refused as refused:

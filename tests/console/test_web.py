@@ -237,6 +237,8 @@ def test_only_supervisors_manage_operators(console, team):
     assert boss.post(f"/operators/{eve.id}/deactivate").status_code == 303
     assert eve_browser.get("/").status_code == 303
     assert Browser(console, requests.Session()).login("eve", "otra clave larga").status_code == 401
+    boss_id = console.store.credentials("boss")[0].id
+    assert boss.post(f"/operators/{boss_id}/deactivate").status_code == 400, "not oneself"
     listing = boss.get("/operators").text
     assert 'data-operator="eve"' in listing and "Dado de baja" in listing
     audit = boss.get("/audit")
