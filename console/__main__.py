@@ -1,7 +1,8 @@
 """``python -m console [--port 5060] [--interface 127.0.0.1]``: run the operators' console.
 
 Refuses to start without CONSOLE_API_TOKEN, and, while there are no operators,
-without CONSOLE_ADMIN_PASSWORD (for the first supervisor, ``admin``).
+without CONSOLE_ADMIN_PASSWORD (for the first supervisor, ``admin``). Under PROFILE=prod
+it also needs a PostgreSQL CONSOLE_DATABASE_URL and CONSOLE_COOKIE_SECURE=true.
 """
 import argparse
 import dataclasses
@@ -11,7 +12,7 @@ import sys
 
 from console.admin import ensure_admin
 from console.app import ConfigurationError, create_app
-from console.config import ConsoleSettings
+from console.config import ConsoleSettings, production_problem
 
 
 def main() -> None:
@@ -21,6 +22,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=os.environ.get("CONSOLE_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problem = production_problem(os.environ)
+    if problem:
+        sys.exit(f"Refusing to start: {problem}")
     settings = ConsoleSettings.from_env()
     settings = dataclasses.replace(settings, port=args.port or settings.port,
                                    interface=args.interface or settings.interface)

@@ -1,16 +1,21 @@
-"""Operator accounts from the command line.
+"""The console's command line.
 
 ``python -m console.admin add-operator --username X --role operator --areas a,b``
 reads the password from stdin (never from the command line, where ``ps`` shows it).
+``python -m console.admin purge [--days N]`` forgets handoffs that ended more than N
+days ago (default RETENTION_DAYS, else 90), with their messages and operators' uploads.
 """
 import argparse
 import getpass
+import os
 import sys
+from datetime import timedelta
 from typing import List, Optional
 
 from city_services.db import Database
-from console import auth
+from console import auth, media
 from console.areas import load_areas
+from console.clock import to_text, utc_now
 from console.config import ConsoleSettings
 from console.store import Refused, Store
 from console.web import validate_new_operator
@@ -35,9 +40,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     add.add_argument("--username", required=True)
     add.add_argument("--role", choices=("operator", "supervisor"), default="operator")
     add.add_argument("--areas", default="", help="comma-separated area keys of console/areas.yml")
+    purge = commands.add_parser("purge", help="forget handoffs that ended more than --days ago")
+    purge.add_argument("--days", type=int, default=int(os.environ.get("RETENTION_DAYS") or 90))
     args = parser.parse_args(argv)
 
     settings = ConsoleSettings.from_env()
+    if args.command == "purge":
+        return purge_ended(settings, args.days)
     book = load_areas(settings.areas_file)
     areas = [a.strip() for a in args.areas.split(",") if a.strip()]
     unknown = [a for a in areas if a not in book.areas]
@@ -59,6 +68,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         store.database.close()
     print(f"operator {args.username} created")
+    return 0
+
+
+def purge_ended(settings: ConsoleSettings, days: int) -> int:
+    if days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    store = Store(Database(settings.database_url))
+    try:
+        store.initialise()
+        count, uploads = store.purge(to_text(utc_now() - timedelta(days=days)))
+    finally:
+        store.database.close()
+    media.delete_uploads(settings.upload_dir, uploads)
+    print(f"purged {count} handoff(s) ended more than {days} day(s) ago")
     return 0
 
 

@@ -3,7 +3,8 @@
 ``POST /api/handoffs`` opens (or merges into) a citizen's handoff,
 ``POST /api/handoffs/messages`` appends what the citizen writes meanwhile,
 ``GET /api/handoffs?citizen_id=`` reads a citizen's handoffs with their messages,
-``POST /api/citizens/erase`` and ``POST /api/retention/purge`` forget (console/citizen_records.py),
+``POST /api/citizens/erase`` erases a citizen's handoffs on their request,
+``POST /api/retention/purge`` forgets the handoffs that ended before the retention limit,
 ``GET /api/health`` answers without a token.
 """
 import asyncio
@@ -18,7 +19,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json as _json
 
-from console import citizen_records, queue, validation
+from console import citizen_records, media, queue, validation
 from console.clock import to_text
 from console.validation import ApiError
 
@@ -99,7 +100,7 @@ def blueprint(token: str) -> Blueprint:
     @bp.get("/handoffs")
     async def citizen_handoffs(request: Request) -> HTTPResponse:
         _authorize(request, token)
-        citizen_id = validation.citizen_id(request.args.get("citizen_id"))
+        citizen_id = validation.citizen_id({"citizen_id": request.args.get("citizen_id")})
         ctx = request.app.ctx
         handoffs = await asyncio.get_running_loop().run_in_executor(
             ctx.executor, citizen_records.handoffs_of, ctx.store.database, citizen_id)
@@ -108,26 +109,29 @@ def blueprint(token: str) -> Blueprint:
         return json_response({"handoffs": handoffs})
 
     @bp.post("/citizens/erase")
-    async def erase_citizen(request: Request) -> HTTPResponse:
+    async def forget(request: Request) -> HTTPResponse:
+        """The citizen asked to erase their data: every handoff of theirs goes."""
         _authorize(request, token)
-        body = _body(request)
-        citizen_id = validation.citizen_id(body.get("citizen_id") if isinstance(body, dict) else None)
+        citizen_id = validation.citizen_id(_body(request))
         ctx = request.app.ctx
-        erased = await asyncio.get_running_loop().run_in_executor(
-            ctx.executor, citizen_records.erase_citizen, ctx.store.database, citizen_id, ctx.settings.upload_dir)
-        return json_response({"handoffs": erased})
+        loop = asyncio.get_running_loop()
+        count, uploads = await loop.run_in_executor(ctx.executor, ctx.store.forget_citizen, citizen_id)
+        await loop.run_in_executor(ctx.executor, media.delete_uploads, ctx.settings.upload_dir, uploads)
+        return json_response({"handoffs": count})
 
     @bp.post("/retention/purge")
     async def purge(request: Request) -> HTTPResponse:
+        """make purge: the handoffs that ended before the retention limit go."""
         _authorize(request, token)
         body = _body(request)
         days = body.get("older_than_days") if isinstance(body, dict) else None
         if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 36500:
-            raise ApiError(400, "invalid_request", "older_than_days")
+            raise validation.invalid("field_number", field="older_than_days", low=0, high=36500)
         ctx = request.app.ctx
+        loop = asyncio.get_running_loop()
         before = to_text(ctx.store.clock() - timedelta(days=days))
-        purged = await asyncio.get_running_loop().run_in_executor(
-            ctx.executor, citizen_records.purge_ended_before, ctx.store.database, before, ctx.settings.upload_dir)
-        return json_response({"handoffs": purged})
+        count, uploads = await loop.run_in_executor(ctx.executor, ctx.store.purge, before)
+        await loop.run_in_executor(ctx.executor, media.delete_uploads, ctx.settings.upload_dir, uploads)
+        return json_response({"handoffs": count})
 
     return bp

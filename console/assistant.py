@@ -4,6 +4,7 @@
 from (``output_channel=latest``); ``resume`` first removes the pause the bot set
 when it handed the conversation over.
 """
+import asyncio
 import logging
 from typing import Any, Dict, Optional
 from urllib.parse import quote
@@ -36,7 +37,7 @@ class Assistant:
                 async with session.post(url, json=body, params=self._params(**params)) as response:
                     if response.status >= 300:
                         raise AssistantError(f"Rasa answered HTTP {response.status} on {path.split('/')[-1]}")
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:  # not the builtin before 3.11
             raise AssistantError(f"{type(error).__name__} calling Rasa") from error
 
     async def say(self, citizen_id: str, response: str) -> None:

@@ -12,6 +12,21 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def production_problem(env: Mapping[str, str]) -> Optional[str]:
+    """Why these settings must not serve production (PROFILE=prod), or None.
+
+    Production runs several console processes on one PostgreSQL database (scripts/run.sh's
+    prod profile), and operators reach the console over TLS."""
+    if env.get("PROFILE") != "prod":
+        return None
+    url = env.get("CONSOLE_DATABASE_URL") or ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return "PROFILE=prod needs CONSOLE_DATABASE_URL, a postgresql:// URL"
+    if (env.get("CONSOLE_COOKIE_SECURE") or "").strip().lower() not in _TRUE:
+        return "PROFILE=prod needs CONSOLE_COOKIE_SECURE=true (session cookies only over HTTPS)"
+    return None
+
+
 @dataclass(frozen=True)
 class ConsoleSettings:
     port: int = 5060

@@ -7,7 +7,7 @@ resolved) lies inside the connector's media folder.
 import os
 import secrets
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Tuple
 
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 DOCUMENT_MAX_BYTES = 16 * 1024 * 1024
@@ -63,3 +63,10 @@ def save_upload(folder: Path, data: bytes, mime_type: str) -> Path:
     temporary.write_bytes(data)
     os.replace(temporary, path)
     return path
+
+
+def delete_uploads(folder: Path, references: Iterable[str]) -> None:
+    for reference in references:
+        path = inside(folder, reference)
+        if path is not None:
+            path.unlink(missing_ok=True)

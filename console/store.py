@@ -349,6 +349,45 @@ class Store:
             cur.execute("DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?",
                         (idle_before, created_before))
 
+    def _forget(self, cur: Cursor, ids: Sequence[int]) -> List[str]:
+        """Deletes these handoffs and their messages; returns the operators' upload files to
+        delete. Audit rows stay, without the link to the forgotten handoff; citizens' photos
+        belong to the WhatsApp connector's media folder and its own purge."""
+        uploads: List[str] = []
+        for handoff_id in ids:
+            uploads += [r["media_ref"] for r in cur.execute(
+                "SELECT media_ref FROM messages WHERE handoff_id = ? AND direction = 'operator' "
+                "AND media_ref IS NOT NULL", (handoff_id,)).fetchall()]
+            cur.execute("DELETE FROM messages WHERE handoff_id = ?", (handoff_id,))
+            # the detail of an action on a conversation may quote it (an attachment's name)
+            cur.execute("UPDATE audit SET handoff_id = NULL, detail = NULL WHERE handoff_id = ?", (handoff_id,))
+            cur.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))
+        return uploads
+
+    def purge(self, ended_before: str) -> Tuple[int, List[str]]:
+        """Retention: forgets handoffs that ended before ``ended_before`` with their messages.
+        Returns (how many handoffs, the operators' upload files to delete)."""
+        with self.database.transaction(write=True) as cur:
+            ids = [r["id"] for r in cur.execute(
+                "SELECT id FROM handoffs WHERE status IN ('returned', 'closed') AND ended_at < ?",
+                (ended_before,)).fetchall()]
+            uploads = self._forget(cur, ids)
+            if ids:
+                self._audit(cur, None, "purge", None, f"handoffs={len(ids)}")
+            return len(ids), uploads
+
+    def forget_citizen(self, citizen_id: str) -> Tuple[int, List[str]]:
+        """Erasure on the citizen's request: every handoff of theirs, open ones included (the
+        live feed tells their operators it is gone). Returns (how many, upload files)."""
+        with self.database.transaction(write=True) as cur:
+            rows = cur.execute("SELECT id, area FROM handoffs WHERE citizen_id = ?", (citizen_id,)).fetchall()
+            uploads = self._forget(cur, [r["id"] for r in rows])
+            for row in rows:
+                self._change(cur, row["id"], row["area"], "forgotten")
+            if rows:
+                self._audit(cur, None, "citizen_forgotten", None, f"handoffs={len(rows)}")
+            return len(rows), uploads
+
     # ------------------------------------------------------------ live feed
 
     def last_change_id(self) -> int:

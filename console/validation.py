@@ -5,6 +5,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from console.clock import parse_client_time
 from console.models import COLLECTED_FIELDS, KINDS, HandoffRequest, IncomingMessage
 from console.queue import REASONS
+from console.texts import text
 
 MAX_CITIZEN_ID = 64
 MAX_TEXT = 4096
@@ -19,22 +20,23 @@ class ApiError(Exception):
         self.detail = detail
 
 
-def invalid(detail: str) -> ApiError:
-    return ApiError(400, "invalid_request", detail)
+def invalid(problem: str, **values: Any) -> ApiError:
+    """A 400 whose Spanish detail is ``problem`` in messages.yml, filled with ``values``."""
+    return ApiError(400, "invalid_request", text(problem, **values))
 
 
 def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = False) -> Optional[str]:
     value = body.get(key)
     if value is None:
         if required:
-            raise invalid(f"falta '{key}'")
+            raise invalid("field_missing", field=key)
         return None
     if not isinstance(value, str):
-        raise invalid(f"'{key}' debe ser texto")
+        raise invalid("field_text", field=key)
     if required and not value.strip():
-        raise invalid(f"'{key}' no puede estar vacío")
+        raise invalid("field_empty", field=key)
     if len(value) > limit or "\x00" in value:
-        raise invalid(f"'{key}' supera {limit} caracteres o tiene caracteres no válidos")
+        raise invalid("field_too_long", field=key, limit=limit)
     return value
 
 
@@ -44,20 +46,20 @@ def _number(body: Mapping[str, Any], key: str, low: float, high: float) -> Optio
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or not low <= value <= high:
-        raise invalid(f"'{key}' debe ser un número entre {low:g} y {high:g}")
+        raise invalid("field_number", field=key, low=f"{low:g}", high=f"{high:g}")
     return float(value)
 
 
 def _flag(body: Mapping[str, Any], key: str) -> Optional[bool]:
     value = body.get(key)
     if value is not None and not isinstance(value, bool):
-        raise invalid(f"'{key}' debe ser true, false o null")
+        raise invalid("field_flag", field=key)
     return value
 
 
 def _object(value: Any, where: str) -> Dict[str, Any]:
     if not isinstance(value, dict):
-        raise invalid(f"'{where}' debe ser un objeto")
+        raise invalid("field_object", field=where)
     return value
 
 
@@ -65,13 +67,13 @@ def message(raw: Any, where: str, directions: Tuple[str, ...]) -> IncomingMessag
     body = _object(raw, where)
     at = parse_client_time(body.get("at"))
     if at is None:
-        raise invalid(f"'{where}.at' debe ser una fecha ISO-8601")
+        raise invalid("field_time", field=f"{where}.at")
     direction = body.get("direction", directions[0])
     if direction not in directions:
-        raise invalid(f"'{where}.direction' debe ser {' o '.join(directions)}")
+        raise invalid("field_choice", field=f"{where}.direction", choices=", ".join(directions))
     kind = body.get("kind")
     if kind not in KINDS:
-        raise invalid(f"'{where}.kind' debe ser uno de {', '.join(KINDS)}")
+        raise invalid("field_choice", field=f"{where}.kind", choices=", ".join(KINDS))
     return IncomingMessage(
         at=at, direction=direction, kind=kind,
         text=_text(body, "text", MAX_TEXT),
@@ -89,7 +91,7 @@ def collected(raw: Any) -> Dict[str, Any]:
     body = _object(raw, "collected")
     unknown = set(body) - set(COLLECTED_FIELDS)
     if unknown:
-        raise invalid(f"'collected' no admite {', '.join(sorted(unknown))}")
+        raise invalid("field_unknown", field="collected", names=", ".join(sorted(unknown)))
     parsed = {
         "incident_number": _text(body, "incident_number", 64),
         "emergency_type": _text(body, "emergency_type", 64),
@@ -106,20 +108,24 @@ def handoff_request(raw: Any) -> HandoffRequest:
     body = _object(raw, "body")
     reason = body.get("reason")
     if reason not in REASONS:
-        raise invalid(f"'reason' debe ser uno de {', '.join(REASONS)}")
+        raise invalid("field_choice", field="reason", choices=", ".join(REASONS))
     history = body.get("history") or []
     if not isinstance(history, list):
-        raise invalid("'history' debe ser una lista")
+        raise invalid("field_list", field="history")
     if len(history) > MAX_HISTORY:
-        raise invalid(f"'history' admite hasta {MAX_HISTORY} mensajes")
+        raise invalid("field_too_many", field="history", limit=MAX_HISTORY)
+    people_in_danger = _flag(body, "people_in_danger")
+    gathered = collected(body.get("collected"))
+    if people_in_danger is not None:  # shown to operators with the rest of what the bot gathered
+        gathered.setdefault("people_in_danger", people_in_danger)
     return HandoffRequest(
         citizen_id=_text(body, "citizen_id", MAX_CITIZEN_ID, required=True),
         channel=_text(body, "channel", 32, required=True),
         reason=reason,
         topic=_text(body, "topic", 64),
-        people_in_danger=_flag(body, "people_in_danger"),
+        people_in_danger=people_in_danger,
         summary=_text(body, "summary", MAX_TEXT),
-        collected=collected(body.get("collected")),
+        collected=gathered,
         history=tuple(message(item, f"history[{i}]", ("citizen", "bot")) for i, item in enumerate(history)),
     )
 
@@ -131,6 +137,5 @@ def citizen_message(raw: Any) -> Tuple[str, bool, IncomingMessage]:
     return citizen_id, emergency, message(body.get("message"), "message", ("citizen",))
 
 
-def citizen_id(value: Any) -> str:
-    """A citizen id given alone (a query argument or an erasure request)."""
-    return _text({"citizen_id": value}, "citizen_id", MAX_CITIZEN_ID, required=True)
+def citizen_id(raw: Any) -> str:
+    return _text(_object(raw, "body"), "citizen_id", MAX_CITIZEN_ID, required=True)

@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse, html, raw, redirect
 
 from console import auth, media, queue
 from console.assistant import AssistantError
-from console.clock import BUENOS_AIRES
+from console.clock import BUENOS_AIRES, to_text
 from console.models import Handoff, Operator
 from console.outbound import Attachment, ReplyRefused
 from console.store import Refused
@@ -220,6 +220,8 @@ def blueprint(static_dir: Path) -> Blueprint:
                           login_csrf=login_csrf, username=username)
         operator: Operator = found[0]
         await db(request, store.clear_login_failures, username)
+        if request.ctx.session is not None:  # a new login replaces the session this browser had
+            await db(request, store.delete_session, request.ctx.session["id"], None, None)
         token, digest = auth.new_session_token()
         await db(request, store.create_session, operator.id, digest, auth.new_csrf_token())
         response = redirect("/", status=303)
@@ -414,6 +416,8 @@ def blueprint(static_dir: Path) -> Blueprint:
     @bp.post("/operators/<operator_id:int>/deactivate")
     @supervisor_required
     async def deactivate(request: Request, operator_id: int) -> HTTPResponse:
+        if operator_id == request.ctx.operator.id:  # the last supervisor must not lock everyone out
+            return await _operators_page(request, 400, error=text("self_deactivate"))
         try:
             await db(request, request.app.ctx.store.deactivate, operator_id, request.ctx.operator.id)
         except Refused as refused:
@@ -454,8 +458,6 @@ def validate_new_operator(username: str, password: str, role: str) -> Optional[s
 
 
 def _now_text(request: Request) -> str:
-    from console.clock import to_text
-
     return to_text(request.app.ctx.store.clock())
 
 

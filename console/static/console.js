@@ -15,6 +15,8 @@
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (response) {
           if (response.status === 401) { window.location.assign("/login"); return null; }
+          // transferred out of this operator's areas: back to the queue
+          if (response.status === 404 && handoffId) { window.location.assign("/"); return null; }
           return response.ok ? response.text() : null;
         })
         .then(function (html) {

@@ -7,6 +7,7 @@ import requests
 
 from console import citizen_records
 from console.clock import to_text
+from console.media import delete_uploads
 from tests.console.conftest import add_operator
 from tests.console.test_store import any_store, request_for, say  # noqa: F401 (a fixture)
 from tests.fixtures.console import CONSOLE_TOKEN, queue_handoff
@@ -29,7 +30,9 @@ def test_erasure_deletes_the_citizens_handoffs_and_attachments_and_keeps_the_aud
     theirs, _, _ = any_store.open_handoff(request_for(OTHER, history=[say("hola")]), "transito", 2, True)
 
     assert [h["id"] for h in citizen_records.handoffs_of(any_store.database, CITIZEN)] == [mine.id, again.id]
-    assert citizen_records.erase_citizen(any_store.database, CITIZEN, uploads) == 2
+    count, attachments = any_store.forget_citizen(CITIZEN)
+    assert count == 2
+    delete_uploads(uploads, attachments)
 
     assert citizen_records.handoffs_of(any_store.database, CITIZEN) == []
     assert not attachment.exists()
@@ -38,11 +41,12 @@ def test_erasure_deletes_the_citizens_handoffs_and_attachments_and_keeps_the_aud
         rows = cur.execute("SELECT action, operator_id, handoff_id, detail FROM audit WHERE action IN"
                            " ('take', 'reply', 'close')").fetchall()
         assert [(r["action"], r["operator_id"], r["handoff_id"], r["detail"]) for r in rows] == [
-            ("take", ana.id, None, None), ("reply", ana.id, None, None), ("close", ana.id, None, None)]
+            ("take", ana.id, None, None), ("reply", ana.id, None, None), ("close", ana.id, None, None)], \
+        "who did what and when stays; which conversation, and its details, go"
         texts = [r["text"] for r in cur.execute("SELECT text FROM messages").fetchall()]
     assert "mi patente es AB123CD" not in texts and "te mando el plano" not in texts
     # the open pages drop the erased conversations
-    erased = [c for c in any_store.changes_after(0) if c["kind"] == "erased"]
+    erased = [c for c in any_store.changes_after(0) if c["kind"] == "forgotten"]
     assert {c["handoff_id"] for c in erased} == {mine.id, again.id}
 
 
@@ -56,7 +60,7 @@ def test_the_purge_deletes_only_conversations_that_ended_before_the_limit(any_st
     any_store.end(recent.id, boss.viewer, "closed")
 
     before = to_text(clock() - timedelta(days=90))
-    assert citizen_records.purge_ended_before(any_store.database, before, tmp_path) == 1
+    assert any_store.purge(before)[0] == 1
     assert [h["id"] for h in citizen_records.handoffs_of(any_store.database, CITIZEN)] == [recent.id]
     assert [h["id"] for h in citizen_records.handoffs_of(any_store.database, OTHER)] == [still_open.id], \
         "an open conversation waits for someone to answer it, whatever its age"

@@ -61,3 +61,17 @@ def test_page_script_is_a_static_file(console):
     assert '<script src="/static/console.js" defer></script>' in page
     script = console.browser().get(console.url("/static/console.js"), timeout=5)
     assert script.status_code == 200 and "EventSource" in script.text
+
+
+def test_changes_made_through_another_console_process_arrive(console_factory):
+    first, second = console_factory(), console_factory()  # two processes, one database
+    add_operator(first.store, "alice", areas=["transito"])
+    alice = first.login("alice")
+    with alice.session.get(first.url("/events"), stream=True, timeout=5) as stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(lines) == ": conectado"
+        handoff = second.handoff("5491100000200", topic="infractions")
+        assert next_change(lines) == {"handoff_id": handoff["id"], "kind": "created"}
+        other_tab = second.login("alice")
+        assert other_tab.post(f"/conversations/{handoff['id']}/take").status_code == 303
+        assert next_change(lines) == {"handoff_id": handoff["id"], "kind": "taken"}

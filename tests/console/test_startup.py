@@ -30,6 +30,17 @@ def test_settings_from_env(tmp_path):
     assert defaults.media_dir == REPO_ROOT / "var" / "media" and defaults.api_token is None
 
 
+def test_production_profile_needs_postgresql_and_secure_cookies():
+    from console.config import production_problem
+
+    assert production_problem({}) is None
+    assert "CONSOLE_DATABASE_URL" in production_problem({"PROFILE": "prod"})
+    assert "CONSOLE_COOKIE_SECURE" in production_problem({"PROFILE": "prod",
+                                                          "CONSOLE_DATABASE_URL": "postgresql://u@h/console"})
+    assert production_problem({"PROFILE": "prod", "CONSOLE_DATABASE_URL": "postgresql://u@h/console",
+                               "CONSOLE_COOKIE_SECURE": "true"}) is None
+
+
 def test_no_api_token_no_app(tmp_path):
     with pytest.raises(ConfigurationError):
         create_app(ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}"))
@@ -62,6 +73,7 @@ def test_add_operator_reads_the_password_from_stdin(tmp_path, monkeypatch, capsy
 
 def test_python_m_console_refuses_then_serves(tmp_path):
     env = {**os.environ, "CONSOLE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}"}
+    env.pop("PROFILE", None)
     env.pop("CONSOLE_API_TOKEN", None)
     env.pop("CONSOLE_ADMIN_PASSWORD", None)
     refused = subprocess.run([sys.executable, "-m", "console"], cwd=REPO_ROOT, env=env, capture_output=True,
@@ -77,7 +89,7 @@ def test_python_m_console_refuses_then_serves(tmp_path):
                                cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     answer = None
     try:
-        for _ in range(200):
+        for _ in range(600):  # importing Rasa takes a while on a loaded machine
             try:
                 answer = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
                 break
@@ -87,3 +99,36 @@ def test_python_m_console_refuses_then_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_purge_forgets_ended_handoffs_and_their_uploads(tmp_path, monkeypatch, capsys):
+    from datetime import datetime, timedelta, timezone
+
+    from city_services.db import Database
+    from console.models import HandoffRequest
+    from console.store import Store
+    from tests.console.conftest import add_operator
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    moment = [datetime.now(timezone.utc) - timedelta(days=100)]
+    store = Store(Database(url), lambda: moment[0])
+    store.initialise()
+    alice = add_operator(store, "alice", areas=["transito"])
+    upload = tmp_path / "console_media" / "reply.png"
+    upload.parent.mkdir()
+    upload.write_bytes(b"\x89PNG\r\n\x1a\n")
+    old = store.open_handoff(HandoffRequest("old", "whatsapp", "fallback"), "transito", 2, True)[0]
+    store.take(old.id, alice.viewer)
+    store.record_reply(old.id, alice.viewer, "image", None, str(upload), "image/png", "wamid.1", "")
+    store.end(old.id, alice.viewer, "closed")
+    moment[0] = datetime.now(timezone.utc)
+    still_open = store.open_handoff(HandoffRequest("new", "whatsapp", "fallback"), "transito", 2, True)[0]
+    monkeypatch.setenv("CONSOLE_DATABASE_URL", url)
+    monkeypatch.setattr(admin.ConsoleSettings, "from_env", classmethod(
+        lambda cls: ConsoleSettings(database_url=url, upload_dir=tmp_path / "console_media")))
+    assert admin.main(["purge", "--days", "90"]) == 0
+    assert "purged 1 handoff(s)" in capsys.readouterr().out
+    assert store.handoff(old.id) is None and store.messages(old.id) == []
+    assert store.handoff(still_open.id) is not None
+    assert not upload.exists()
+    assert [r["action"] for r in store.latest_audit()][0] == "purge"

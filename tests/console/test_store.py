@@ -163,3 +163,29 @@ def test_operators_logins_and_sessions(any_store, clock):
     assert any_store.session("hash")["operator"].username == "alice"
     any_store.deactivate(operator.id, operator.id)
     assert any_store.session("hash") is None, "deactivation ends the sessions"
+
+
+def test_races_leave_one_handoff_and_one_holder(any_store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    operators = [add_operator(any_store, f"op{i}", areas=["transito"]) for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        opened = list(pool.map(lambda i: any_store.open_handoff(
+            request_for(history=[say(f"mensaje {i}", i, external_id=f"wamid.{i}")]), "transito", 2, True),
+            range(6)))
+    assert len({handoff.id for handoff, _, _ in opened}) == 1
+    assert sum(created for _, created, _ in opened) == 1
+    handoff_id = opened[0][0].id
+    assert len(any_store.messages(handoff_id)) == 6
+
+    def take(operator):
+        try:
+            any_store.take(handoff_id, operator.viewer)
+            return operator.id
+        except Refused as refused:
+            assert refused.code == "already_held"
+            return None
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        winners = [w for w in pool.map(take, operators) if w is not None]
+    assert len(winners) == 1 and any_store.handoff(handoff_id).operator_id == winners[0]

@@ -54,3 +54,29 @@ async def test_taken_handoffs_get_no_notice(store, clock, fake_rasa):
     assert await timeouts.notify_waiting(store, Assistant(fake_rasa.base_url, fake_rasa.token),
                                          timedelta(minutes=10)) == 0
     assert fake_rasa.calls == []
+
+
+async def test_an_unreachable_or_slow_rasa_is_an_assistant_error():
+    import asyncio
+    import socket
+
+    import pytest
+
+    from console.assistant import AssistantError
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(AssistantError):
+        await Assistant(f"http://127.0.0.1:{port}").say("5491100000001", "utter_handoff_closed")
+
+    async def silent(reader, writer):
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    slow_port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(AssistantError):
+            await Assistant(f"http://127.0.0.1:{slow_port}", timeout_s=0.2).say("5491100000001", "utter_x")
+    finally:
+        server.close()

@@ -45,9 +45,14 @@ def test_login_cookie_and_logout(console, team):
     with stored() as cur:
         assert cur.execute("SELECT COUNT(*) FROM sessions WHERE token_hash = ?", (token,)).scalar() == 0
     assert browser.get("/").status_code == 200
+    again = browser.session.post(console.url("/login"), allow_redirects=False, timeout=10, data={
+        "csrf_token": browser.session.cookies["console_login_csrf"], "username": "alice", "password": PASSWORD})
+    assert again.status_code == 303, "logging in again (a login form left open in another tab)"
+    with stored() as cur:
+        assert cur.execute("SELECT COUNT(*) FROM sessions").scalar() == 1, "replaces the old session"
     assert browser.post("/logout").status_code == 303
     assert browser.get("/").status_code == 303
-    assert audit_actions(console)[-2:] == ["login", "logout"]
+    assert audit_actions(console)[-3:] == ["login", "login", "logout"]
 
 
 def test_secure_cookies_when_configured(console_factory):
@@ -125,9 +130,12 @@ def test_queue_shows_own_areas_in_order(console, team, clock):
 
 
 def test_people_in_danger_badge(console, team):
-    console.handoff("5491100000020", reason="emergency", people_in_danger=True)
-    page = console.login("boss").get("/")
+    handoff = console.handoff("5491100000020", reason="emergency", people_in_danger=True)
+    boss = console.login("boss")
+    page = boss.get("/")
     assert 'data-priority="0"' in page.text and "Personas en peligro" in page.text
+    conversation = boss.get(f"/conversations/{handoff['id']}").text
+    assert '<dd data-field="people_in_danger">Sí</dd>' in conversation
 
 
 def test_one_holder_and_area_permissions(console, team, fake_rasa):
@@ -190,6 +198,7 @@ def test_history_renders_every_kind(console, team):
          "longitude": -58.38},
         {"at": "2026-12-02T14:00:04Z", "direction": "citizen", "kind": "audio", "media_ref": "a.ogg"},
         {"at": "2026-12-02T14:00:05Z", "direction": "citizen", "kind": "document", "media_ref": "a.pdf"},
+        {"at": "2026-12-02T14:00:06Z", "direction": "citizen", "kind": "video", "text": "mirá"},
     ]
     handoff = console.handoff(reason="emergency", history=history, collected={
         "incident_number": "DC-2026-000123", "emergency_type": "arbol_caido", "address": "Perú 160",
@@ -204,6 +213,7 @@ def test_history_renders_every_kind(console, team):
     for value in ("DC-2026-000123", "arbol_caido", "Perú 160", "Un árbol sobre un auto"):
         assert value in page
     assert page.index("¿Qué pasó?") < page.index(f"/media/{ids[2]}"), "in order"
+    assert "Video (no se puede mostrar acá)" in page and "mirá" in page
 
 
 def test_only_supervisors_manage_operators(console, team):
@@ -227,6 +237,8 @@ def test_only_supervisors_manage_operators(console, team):
     assert boss.post(f"/operators/{eve.id}/deactivate").status_code == 303
     assert eve_browser.get("/").status_code == 303
     assert Browser(console, requests.Session()).login("eve", "otra clave larga").status_code == 401
+    boss_id = console.store.credentials("boss")[0].id
+    assert boss.post(f"/operators/{boss_id}/deactivate").status_code == 400, "not oneself"
     listing = boss.get("/operators").text
     assert 'data-operator="eve"' in listing and "Dado de baja" in listing
     audit = boss.get("/audit")
