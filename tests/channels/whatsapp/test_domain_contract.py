@@ -49,3 +49,15 @@ def test_button_payloads_in_the_domain_parse(project_domain) -> None:
                 body = payload[1 + len(intent):]
                 if body.startswith("{"):
                     json.loads(body)
+
+
+@pytest.mark.model
+def test_the_life_safety_answers_of_a_paused_conversation_exist(model_agent) -> None:
+    """Sent by the connector itself while an operator has the conversation (handoff.py): they
+    must be in the trained domain (a retrieval answer comes from data/nlu, not domain.yml)."""
+    from channels.whatsapp.handoff import LIFE_SAFETY_RESPONSES
+
+    for intent, response in LIFE_SAFETY_RESPONSES.items():
+        assert intent in model_agent.domain.intents or intent in model_agent.domain.retrieval_intents
+        variations = model_agent.domain.responses.get(response)
+        assert variations and all("911" in v.get("text", "") for v in variations), response
