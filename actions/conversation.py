@@ -1,4 +1,4 @@
-"""Conversation actions: greeting by name, the two-step fallback and leaving a procedure."""
+"""Conversation actions: greeting by name and leaving a procedure (the fallback is in handoff.py)."""
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -9,8 +9,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.session import forget_personal_data
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_INTENT = "nlu_fallback"
 
 
 def first_name(metadata: Optional[Dict[Text, Any]]) -> Optional[Text]:
@@ -29,14 +27,6 @@ def first_name(metadata: Optional[Dict[Text, Any]]) -> Optional[Text]:
     return word[:1].upper() + word[1:]
 
 
-def previous_user_intent(events: List[Dict[Text, Any]]) -> Optional[Text]:
-    """Intent of the user message before the latest one, or None if there is none."""
-    user_events = [e for e in events if e.get("event") == "user"]
-    if len(user_events) < 2:
-        return None
-    return ((user_events[-2].get("parse_data") or {}).get("intent") or {}).get("name")
-
-
 class ActionGreet(Action):
     def name(self) -> Text:
         return "action_greet"
@@ -50,22 +40,6 @@ class ActionGreet(Action):
         else:
             dispatcher.utter_message(response="utter_greet")
         dispatcher.utter_message(response="utter_menu")
-        return []
-
-
-class ActionHandleFallback(Action):
-    """Asks to rephrase once; a second misunderstanding in a row offers the menu and a person."""
-
-    def name(self) -> Text:
-        return "action_handle_fallback"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        if previous_user_intent(tracker.events) == FALLBACK_INTENT:
-            dispatcher.utter_message(response="utter_fallback_menu")
-        else:
-            dispatcher.utter_message(response="utter_ask_rephrase")
         return []
 
 

@@ -3,7 +3,8 @@
 The first reply always carries the emergency numbers (911 / 100 / 107 / 103, a response
 in domain.yml) before any question. Then at most four questions (type, location, people in
 danger, description); a photo is taken from the message metadata when one was sent. The
-incident is recorded with priority and number and enqueued for the operators. An incident
+incident is recorded with priority and number, queued for Civil Defense's operators, and
+the bot pauses until an operator hands the conversation back. An incident
 is never lost: faults keep every answer and offer a retry, and anything typed as the
 location is accepted, with or without coordinates.
 """
@@ -12,7 +13,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import labels, parsing
@@ -31,7 +32,8 @@ from actions.base import (
 from actions.rate_limits import EMERGENCY
 from actions.clients.errors import NotFound, ServiceError
 from actions.clients.geocoding import GeocodingClient
-from actions.clients.handoffs import HandoffsClient
+from actions.clients.handoffs import EMERGENCY as EMERGENCY_REASON, HandoffsClient
+from actions.handoff import queue_for_an_operator
 from actions.clients.incidents import Incident, IncidentsClient
 
 logger = logging.getLogger(__name__)
@@ -172,18 +174,34 @@ class ActionReportEmergency(FlowAction):
         )
         if sent and (photo is None or not incident.has_photo):
             dispatcher.utter_message(response="utter_recorded_without_photo")
-        summary = f"{incident.number} | {incident.kind} | {incident.priority} | {address} | {description}"
+        collected = {
+            "incident_number": incident.number,
+            "emergency_type": labels.label("emergency_types", incident.kind),
+            "address": address,
+            "latitude": tracker.get_slot(LAT_SLOT),
+            "longitude": tracker.get_slot(LON_SLOT),
+            "people_in_danger": bool(tracker.get_slot(PEOPLE)),
+            "description": description,
+        }
         try:
-            await self.call(
-                self._handoffs.request,
-                citizen_id=tracker.sender_id,
-                reason="emergency",
-                channel=tracker.get_latest_input_channel() or "unknown",
-                summary=summary,
+            queued = await queue_for_an_operator(
+                self._handoffs,
+                tracker,
+                EMERGENCY_REASON,
                 # one operator ticket per incident, however often this is retried
-                idempotency_key=f"emergency-handoff:{incident.number}",
+                f"emergency-handoff:{incident.number}",
+                collected=collected,
+                people_in_danger=bool(tracker.get_slot(PEOPLE)),
+                topic="report_emergency",
             )
         except ServiceError as error:
+            # the incident is recorded in Civil Defense's system: its operators see it there;
+            # the bot stays on so the citizen is never left talking to no one
             logger.error("incident %s recorded but not enqueued: %s", incident.number, type(error).__name__)
-        dispatcher.utter_message(response="utter_emergency_operator_follow_up", number=incident.number)
-        return reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
+            dispatcher.utter_message(response="utter_emergency_operator_unreachable", number=incident.number)
+            return reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
+        if queued.open_now:
+            dispatcher.utter_message(response="utter_emergency_operator_follow_up", number=incident.number)
+        else:
+            dispatcher.utter_message(response="utter_emergency_operator_after_hours", number=incident.number)
+        return [*reset(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT), SlotSet("handoff_requested", True), ConversationPaused()]

@@ -9,7 +9,7 @@ dropped until someone decides it is harmless and lists it here.
 from typing import Any, Dict, FrozenSet, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 # Harmless and useful across sessions: that a person was already asked for (so a second
@@ -56,9 +56,13 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         # SessionStarted resets every slot in Rasa's tracker; the SlotSets after it
-        # restore only the allow-listed ones.
+        # restore only the allow-listed ones. It also unpauses the tracker: a conversation
+        # an operator holds (or that waits in the queue) stays paused across the boundary,
+        # or the bot would start answering beside the operator after an hour of silence.
+        paused = [ConversationPaused()] if tracker.is_paused() else []
         return [
             SessionStarted(),
             *carried_over(tracker.current_slot_values()),
+            *paused,
             ActionExecuted("action_listen"),
         ]

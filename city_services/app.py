@@ -429,30 +429,6 @@ def create_app(settings: Settings, name: str = "city_services") -> Sanic:
         _operator(request)
         return json(await _db(request, repository.expire_alert, alert_id))
 
-    # ------------------------------------------------------------ handoffs
-
-    @app.post("/handoffs")
-    async def handoff(request: Request) -> HTTPResponse:
-        body = _body(request)
-        fields = {
-            "citizen_id": v.text(body.get("citizen_id"), "citizen_id", 200),
-            "reason": v.text(body.get("reason"), "reason", 200),
-            "channel": v.text(body.get("channel"), "channel", 50),
-            "summary": v.text(body.get("summary"), "summary", 4000, required=False) or "",
-        }
-        return await _created(request, repository.request_handoff, fields)
-
-    @app.get("/handoffs")
-    async def handoffs(request: Request) -> HTTPResponse:
-        _operator(request)
-        return json({"handoffs": await _db(request, repository.open_handoffs)})
-
-    @app.post("/handoffs/<handoff_id:int>/status")
-    async def handoff_status(request: Request, handoff_id: int) -> HTTPResponse:
-        _operator(request)
-        status = v.choice(_body(request).get("status"), "status", ("open", "taken", "closed"))
-        return json(await _db(request, repository.set_handoff_status, handoff_id, status))
-
     # ----------------------------------------------------------- retention
 
     @app.post("/citizens/erase")

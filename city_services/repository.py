@@ -644,43 +644,6 @@ def expire_alert(db: Database, alert_id: int) -> Dict[str, Any]:
     return _alert(row)
 
 
-# ------------------------------------------------------------------ handoffs
-
-
-def _handoff(row: Dict[str, Any]) -> Dict[str, Any]:
-    return {key: (str(row[key]) if key == "id" else row[key])
-            for key in ("id", "citizen_id", "reason", "channel", "summary", "status", "created_at")}
-
-
-def request_handoff(db: Database, fields: Dict[str, Any]) -> Dict[str, Any]:
-    with db.transaction(write=True) as cursor:
-        new_id = cursor.execute(
-            "INSERT INTO handoffs (citizen_id, reason, channel, summary, status, created_at)"
-            " VALUES (?, ?, ?, ?, 'open', ?) RETURNING id",
-            (fields["citizen_id"], fields["reason"], fields["channel"], fields["summary"],
-             now().isoformat()),
-        ).scalar()
-        row = cursor.execute("SELECT * FROM handoffs WHERE id = ?", (new_id,)).fetchone()
-    return _handoff(row)
-
-
-def open_handoffs(db: Database) -> List[Dict[str, Any]]:
-    with db.transaction() as cursor:
-        rows = cursor.execute(
-            "SELECT * FROM handoffs WHERE status = 'open' ORDER BY created_at, id"
-        ).fetchall()
-    return [_handoff(row) for row in rows]
-
-
-def set_handoff_status(db: Database, handoff_id: int, status: str) -> Dict[str, Any]:
-    with db.transaction(write=True) as cursor:
-        if not cursor.execute("UPDATE handoffs SET status = ? WHERE id = ?",
-                              (status, handoff_id)).rowcount:
-            raise not_found("handoff")
-        row = cursor.execute("SELECT * FROM handoffs WHERE id = ?", (handoff_id,)).fetchone()
-    return _handoff(row)
-
-
 # ------------------------------------------------------------- idempotency
 
 

@@ -2,10 +2,10 @@
 
 Two writes, each in one transaction (see :mod:`city_services.repository` for the style):
 
-* :func:`forget_citizen`, the citizen's "borrar mis datos": their appointments and handoff
-  requests are deleted (a booking still to come frees its slot); their service requests and
-  emergency reports stay, because the city still has to fix the pothole or answer the
-  emergency, but lose every personal field (who, what they wrote, where, the photo).
+* :func:`forget_citizen`, the citizen's "borrar mis datos": their appointments are deleted
+  (a booking still to come frees its slot); their service requests and emergency reports
+  stay, because the city still has to fix the pothole or answer the emergency, but lose
+  every personal field (who, what they wrote, where, the photo).
 * :func:`anonymise_older_than`, the retention limit (``make purge``): records older than
   the limit lose the same personal fields; statistics (category, status, dates, specialty)
   remain.
@@ -49,16 +49,12 @@ def forget_citizen(db: Database, citizen_id: str) -> Dict[str, int]:
         appointments = cursor.execute(
             "DELETE FROM appointments WHERE citizen_id = ?", (citizen_id,)
         ).rowcount
-        handoffs = cursor.execute(
-            "DELETE FROM handoffs WHERE citizen_id = ?", (citizen_id,)
-        ).rowcount
         service_requests = _anonymise_reports(
             cursor, "service_requests", "citizen_id = ?", (citizen_id,)
         )
         incidents = _anonymise_reports(cursor, "incidents", "citizen_id = ?", (citizen_id,))
     return {
         "appointments": appointments,
-        "handoffs": handoffs,
         "service_requests": service_requests,
         "incidents": incidents,
     }
@@ -87,14 +83,8 @@ def anonymise_older_than(db: Database, days: int) -> Dict[str, int]:
             cursor, "service_requests", "updated_at < ?", (cutoff,)
         )
         incidents = _anonymise_reports(cursor, "incidents", "created_at < ?", (cutoff,))
-        handoffs = cursor.execute(
-            "UPDATE handoffs SET citizen_id = '', summary = ''"
-            " WHERE citizen_id <> '' AND created_at < ?",
-            (cutoff,),
-        ).rowcount
     return {
         "appointments": appointments,
-        "handoffs": handoffs,
         "service_requests": service_requests,
         "incidents": incidents,
         "idempotency_replays": replays,

@@ -2,7 +2,9 @@
 
 ``POST /api/handoffs`` opens (or merges into) a citizen's handoff,
 ``POST /api/handoffs/messages`` appends what the citizen writes meanwhile,
-``POST /api/citizens/forget`` erases a citizen's handoffs on their request,
+``GET /api/handoffs?citizen_id=`` reads a citizen's handoffs with their messages,
+``POST /api/citizens/erase`` erases a citizen's handoffs on their request,
+``POST /api/retention/purge`` forgets the handoffs that ended before the retention limit,
 ``GET /api/health`` answers without a token.
 """
 import asyncio
@@ -10,13 +12,15 @@ import functools
 import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json as _json
 
-from console import media, queue, validation
+from console import citizen_records, media, queue, validation
+from console.clock import to_text
 from console.validation import ApiError
 
 logger = logging.getLogger(__name__)
@@ -82,14 +86,29 @@ def blueprint(token: str) -> Blueprint:
         _authorize(request, token)
         citizen_id, emergency, item = validation.citizen_message(_body(request))
         ctx = request.app.ctx
-        handoff_id = await asyncio.get_running_loop().run_in_executor(
+        loop = asyncio.get_running_loop()
+        # the connector repeats the life-safety numbers only for a conversation that was not
+        # an emergency already: the citizen of an emergency handoff has had them
+        reason = await loop.run_in_executor(ctx.executor, citizen_records.open_reason, ctx.store.database, citizen_id)
+        handoff_id = await loop.run_in_executor(
             ctx.executor, ctx.store.append_citizen_message, citizen_id, item, emergency,
             ctx.areas.emergency)
         if handoff_id is None:
             raise ApiError(404, "no_open_handoff")
-        return json_response({"handoff_id": handoff_id}, status=202)
+        return json_response({"handoff_id": handoff_id, "already_emergency": reason == "emergency"}, status=202)
 
-    @bp.post("/citizens/forget")
+    @bp.get("/handoffs")
+    async def citizen_handoffs(request: Request) -> HTTPResponse:
+        _authorize(request, token)
+        citizen_id = validation.citizen_id({"citizen_id": request.args.get("citizen_id")})
+        ctx = request.app.ctx
+        handoffs = await asyncio.get_running_loop().run_in_executor(
+            ctx.executor, citizen_records.handoffs_of, ctx.store.database, citizen_id)
+        for handoff in handoffs:
+            handoff["collected"] = json.loads(handoff["collected"] or "{}")
+        return json_response({"handoffs": handoffs})
+
+    @bp.post("/citizens/erase")
     async def forget(request: Request) -> HTTPResponse:
         """The citizen asked to erase their data: every handoff of theirs goes."""
         _authorize(request, token)
@@ -97,6 +116,21 @@ def blueprint(token: str) -> Blueprint:
         ctx = request.app.ctx
         loop = asyncio.get_running_loop()
         count, uploads = await loop.run_in_executor(ctx.executor, ctx.store.forget_citizen, citizen_id)
+        await loop.run_in_executor(ctx.executor, media.delete_uploads, ctx.settings.upload_dir, uploads)
+        return json_response({"handoffs": count})
+
+    @bp.post("/retention/purge")
+    async def purge(request: Request) -> HTTPResponse:
+        """make purge: the handoffs that ended before the retention limit go."""
+        _authorize(request, token)
+        body = _body(request)
+        days = body.get("older_than_days") if isinstance(body, dict) else None
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 36500:
+            raise validation.invalid("field_number", field="older_than_days", low=0, high=36500)
+        ctx = request.app.ctx
+        loop = asyncio.get_running_loop()
+        before = to_text(ctx.store.clock() - timedelta(days=days))
+        count, uploads = await loop.run_in_executor(ctx.executor, ctx.store.purge, before)
         await loop.run_in_executor(ctx.executor, media.delete_uploads, ctx.settings.upload_dir, uploads)
         return json_response({"handoffs": count})
 

@@ -49,8 +49,9 @@ class AreaBook:
     def for_handoff(self, emergency: bool, topic: Optional[str]) -> Area:
         if emergency:
             return self.areas[self.emergency]
+        # the bot sends the intent it last understood: a topic, or "<topic>_…" (contract)
         for area in self.areas.values():
-            if topic and topic in area.topics:
+            if topic and any(topic == t or topic.startswith(t + "_") for t in area.topics):
                 return area
         return self.areas[self.default]
 

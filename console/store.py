@@ -361,7 +361,8 @@ class Store:
                 "SELECT media_ref FROM messages WHERE handoff_id = ? AND direction = 'operator' "
                 "AND media_ref IS NOT NULL", (handoff_id,)).fetchall()]
             cur.execute("DELETE FROM messages WHERE handoff_id = ?", (handoff_id,))
-            cur.execute("UPDATE audit SET handoff_id = NULL WHERE handoff_id = ?", (handoff_id,))
+            # the detail of an action on a conversation may quote it (an attachment's name)
+            cur.execute("UPDATE audit SET handoff_id = NULL, detail = NULL WHERE handoff_id = ?", (handoff_id,))
             cur.execute("DELETE FROM handoffs WHERE id = ?", (handoff_id,))
         return uploads
 

@@ -8,9 +8,12 @@ The limit is ``--days``, else ``RETENTION_DAYS``, else 90 days. What goes:
 * photos citizens sent (the WhatsApp connector's media folder, ``WHATSAPP_MEDIA_DIR``);
 * WhatsApp delivery records and messages pending a replay (SQLite file
   ``WHATSAPP_DEDUP_SQLITE_PATH`` and, when set, Redis ``WHATSAPP_DEDUP_REDIS_URL``);
-* the city services' personal fields of older appointments, service requests, emergency
-  reports and handoffs (anonymised through the operator endpoint ``POST /retention/purge``
-  at ``CITY_SERVICES_URL`` with ``CITY_SERVICES_OPERATOR_TOKEN``).
+* the city services' personal fields of older appointments, service requests and emergency
+  reports (anonymised through the operator endpoint ``POST /retention/purge`` at
+  ``CITY_SERVICES_URL`` with ``CITY_SERVICES_OPERATOR_TOKEN``);
+* the operators' console's conversations that ended (handed back or closed) before the limit,
+  with their messages and the operators' attachments (``POST /api/retention/purge`` at
+  ``CONSOLE_URL`` with ``CONSOLE_API_TOKEN``); open ones stay until someone answers them.
 
 It prints what it deleted by kind, and exits with 1 when a store could not be purged (the
 others are purged all the same).
@@ -113,9 +116,16 @@ def _purge_city_services(days: int) -> str:
     counts = client.anonymise_older_than(days)
     return (
         f"{counts.appointments} appointments, {counts.service_requests} service requests,"
-        f" {counts.incidents} emergency reports, {counts.handoffs} handoffs anonymised,"
+        f" {counts.incidents} emergency reports anonymised,"
         f" {counts.idempotency_replays} answers kept for retries deleted ({client.base_url})"
     )
+
+
+def _purge_console(days: int) -> str:
+    from actions.clients.handoffs import HandoffsClient
+
+    client = HandoffsClient.from_env()
+    return f"{client.purge_older_than(days)} ended handoffs deleted ({client.base_url})"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -149,6 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         ("photos", lambda: [_purge_media(before)]),
         ("WhatsApp deliveries", lambda: _purge_deliveries(before)),
         ("city services", lambda: [_purge_city_services(days)]),
+        ("operators' console", lambda: [_purge_console(days)]),
     ]
     for kind, step in steps:
         try:

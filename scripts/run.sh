@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts Vecino: the reference city services, the action server and Rasa (REST channel, plus
-# WhatsApp when WHATSAPP_APP_SECRET is set). Trains first when the model is missing or stale.
+# Starts Vecino: the reference city services, the action server, the operators' console and Rasa
+# (REST channel, plus WhatsApp when WHATSAPP_APP_SECRET is set). Trains first when the model is missing or stale.
 #   MODE=server (default) | shell (chat in this terminal) | actions (only the action server)
 #        | purge (the retention purge on this profile's stores: make purge)
 #   PROFILE=dev (default: SQLite, nothing external) | prod (PostgreSQL, Redis, RabbitMQ)
@@ -60,6 +60,13 @@ local_secret() {  # variable, file
 refuse() { echo "Refusing to start: $*" >&2; exit 2; }
 
 local_secret ACTION_SERVER_TOKEN action_server_token
+# The operators' console (console/): its internal API takes handoffs from the action server and
+# citizens' messages from the WhatsApp connector behind CONSOLE_API_TOKEN.
+export CONSOLE_PORT=${CONSOLE_PORT:-5060}
+export CONSOLE_INTERFACE=${CONSOLE_INTERFACE:-127.0.0.1}
+export CONSOLE_URL=${CONSOLE_URL:-http://127.0.0.1:$CONSOLE_PORT}
+START_CONSOLE=${START_CONSOLE:-1}
+local_secret CONSOLE_API_TOKEN console_api_token
 # Sanic reads SANIC_* variables into its config: Rasa's port takes bodies up to the same size as
 # the WhatsApp webhook's own port (Sanic's default is 100 MB).
 export SANIC_REQUEST_MAX_SIZE=${SANIC_REQUEST_MAX_SIZE:-$("$PY" -c "from channels.whatsapp.webhook_server import MAX_BODY_BYTES; print(MAX_BODY_BYTES)")}
@@ -131,6 +138,27 @@ elif [ "$START_CITY_SERVICES" = 1 ]; then
   wait_for "$CITY_SERVICES_URL/health" "The city services" 60
 fi
 
+# The console hands conversations back to the bot through Rasa's HTTP API.
+local_secret RASA_API_TOKEN rasa_api_token
+export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
+if [ "$PROFILE" = prod ]; then
+  db_secret=$("$PY" -c "import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=''))" "$DB_PASSWORD")
+  export CONSOLE_DATABASE_URL=${CONSOLE_DATABASE_URL:-postgresql://$DB_USER:$db_secret@$DB_HOST:$DB_PORT/$DB_NAME?sslmode=$DB_SSLMODE}
+  export CONSOLE_COOKIE_SECURE=${CONSOLE_COOKIE_SECURE:-true}
+fi
+if { [ "$MODE" = server ] || [ "$MODE" = purge ]; } && [ "$START_CONSOLE" = 1 ]; then
+  if is_up "$CONSOLE_URL/api/health"; then
+    echo "The operators' console already answers on $CONSOLE_URL"
+  else
+    # the first supervisor, "admin", gets this password (change it in the console)
+    local_secret CONSOLE_ADMIN_PASSWORD console_admin_password
+    echo "Starting the operators' console on http://$CONSOLE_INTERFACE:$CONSOLE_PORT (log: var/console.log)"
+    "$PY" -m console --port "$CONSOLE_PORT" --interface "$CONSOLE_INTERFACE" > var/console.log 2>&1 &
+    pids+=($!)
+    wait_for "$CONSOLE_URL/api/health" "The operators' console" 60
+  fi
+fi
+
 if [ "$MODE" = purge ]; then
   # The same stores `make run` would use, with the reference city services up for their records.
   PYTHONWARNINGS=ignore "$PY" -m privacy.purge --endpoints "$endpoints" ${DAYS:+--days "$DAYS"}
@@ -169,14 +197,15 @@ if [ "$MODE" = shell ]; then
 fi
 
 # Rasa's HTTP API (trackers, trigger_intent, the model) answers only with this token (?token=),
-# or with a JWT signed with RASA_JWT_SECRET when that is set.
-local_secret RASA_API_TOKEN rasa_api_token
+# or with a JWT signed with RASA_JWT_SECRET when that is set (RASA_API_TOKEN is set above).
 api_auth=("--auth-token=$RASA_API_TOKEN")
 [ -n "${RASA_JWT_SECRET:-}" ] && api_auth+=("--jwt-secret=$RASA_JWT_SECRET")
 
 cat <<MSG
 
-Vecino is starting on http://$RASA_INTERFACE:$RASA_PORT (log below). Talk to it:
+Vecino is starting on http://$RASA_INTERFACE:$RASA_PORT (log below).
+Operators' console: http://$CONSOLE_INTERFACE:$CONSOLE_PORT (user admin, password in var/secrets/console_admin_password
+  unless CONSOLE_ADMIN_PASSWORD was set; docs/operadores.md). Talk to the assistant:
   - in another terminal:  make shell
   - over REST (a development channel):  curl -s $RASA_INTERFACE:$RASA_PORT/webhooks/rest/webhook \\
                   -H 'Content-Type: application/json' -d '{"sender": "vecino-1", "message": "hola"}'

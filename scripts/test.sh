@@ -6,6 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh || exit 1
+# the operators' console is tested in Debian's chromium (tests/console/browser/)
+scripts/browser.sh || exit 1
 RASA=.venv/bin/rasa
 PY=.venv/bin/python
 MIN_MACRO_F1=${MIN_MACRO_F1:-0.90}

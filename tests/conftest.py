@@ -20,6 +20,7 @@ os.environ.setdefault("ACTION_SERVER_TOKEN", "test-action-server-token")
 pytest_plugins = [
     "tests.fixtures.city_services",
     "tests.fixtures.graph_api",
+    "tests.fixtures.console",
     "tests.fixtures.assistant",
 ]
 
@@ -68,6 +69,7 @@ def tracker_factory() -> Callable[..., Tracker]:
         sender_id: Text = "5491100000000",
         parse_data: Optional[Dict[Text, Any]] = None,
         input_channel: Text = "whatsapp",
+        paused: bool = False,
     ) -> Tracker:
         latest = {
             "text": text,
@@ -88,7 +90,7 @@ def tracker_factory() -> Callable[..., Tracker]:
                 "slots": dict(slots or {}),
                 "latest_message": latest,
                 "events": list(events if events is not None else [user_event]),
-                "paused": False,
+                "paused": paused,
                 "followup_action": None,
                 "active_loop": {"name": active_loop} if active_loop else {},
                 "latest_action_name": "action_listen",

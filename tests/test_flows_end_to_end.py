@@ -81,9 +81,10 @@ class City:
     """The reference backend as the tests see it: the project's clients, plus the
     operators' API (with their token) for what only operators do."""
 
-    def __init__(self, url: Text, operator_token: Text) -> None:
+    def __init__(self, url: Text, operator_token: Text, console: Any = None) -> None:
         self.url = url
         self._token = operator_token
+        self.console = console  # the operators' console (tests/fixtures/console.py)
         self.infractions = InfractionsClient(url)
         self.appointments = AppointmentsClient(url)
         self.service_requests = ServiceRequestsClient(url)
@@ -510,13 +511,9 @@ def incident_recorded(answer: Answer, conversation: Conversation) -> None:
     stored = conversation.city.get(f"/incidents/{number}?citizen_id={quote(author)}")
     assert (stored["description"], stored["people_at_risk"]) == (EMERGENCY_DESCRIPTION, False)
     assert stored["address"] == conversation.city.geocoding.locate(EMERGENCY_PLACE).address
-    handoffs = [
-        h
-        for h in conversation.city.operator("GET", "/handoffs")["handoffs"]
-        if h["citizen_id"] == conversation.sender
-    ]
-    assert [(h["reason"], h["channel"], number in h["summary"]) for h in handoffs] == [
-        ("emergency", conversation.channel, True)
+    handoffs = conversation.city.console.handoffs_of(author)
+    assert [(h["reason"], h["channel"], h["area"], h["collected"].get("incident_number")) for h in handoffs] == [
+        ("emergency", conversation.channel, "defensa_civil", number)
     ], f"incident {number} not enqueued once for the operators: {handoffs}"
 
 
@@ -700,8 +697,8 @@ FLOWS = [
 
 
 @pytest.fixture
-def city(city_services: str, operator_token: str) -> City:
-    return City(city_services, operator_token)
+def city(city_services: str, operator_token: str, console_service: Any) -> City:
+    return City(city_services, operator_token, console_service)
 
 
 @pytest.fixture(params=["rest", "whatsapp"])

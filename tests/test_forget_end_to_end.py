@@ -1,7 +1,7 @@
 """Acceptance: "borrar mis datos" with the trained model, the project's guarded action server, the
-reference city services and the forgetting tracker store (SQLite and PostgreSQL), as
+reference city services, the operators' console and the forgetting tracker store (SQLite and PostgreSQL), as
 endpoints.yml and endpoints.prod.yml wire them. After the citizen confirms, the tracker store
-holds nothing of them, their photo and their city records are gone; after a "no", nothing is.
+holds nothing of them, their photo, their city records and their handoffs are gone; after a "no", nothing is.
 """
 import os
 import uuid
@@ -9,17 +9,15 @@ from pathlib import Path
 from typing import Iterator, List, Text
 
 import pytest
-import requests
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
-from actions.clients import HandoffsClient
 from privacy.tracker_store import ForgettingSQLTrackerStore
 from privacy.whatsapp_storage import WhatsAppStorage
 from tests.fixtures.assistant import ACTION_SERVER_TOKEN
-from tests.fixtures.city_services import OPERATOR_TOKEN
+from tests.fixtures.console import queue_handoff
 from tests.privacy.test_tracker_store import _store, store_settings  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.model
@@ -59,19 +57,13 @@ def _stored(store: ForgettingSQLTrackerStore, sender: Text) -> List[Text]:
         return [row for (row,) in rows]
 
 
-def _open_handoffs_of(city_services: Text, sender: Text) -> list:
-    body = requests.get(f"{city_services}/handoffs", timeout=10,
-                        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}).json()
-    return [item for item in body["handoffs"] if item["citizen_id"] == sender]
-
-
-async def test_confirmed_erasure_leaves_nothing_of_the_citizen(agent, store, city_services):
+async def test_confirmed_erasure_leaves_nothing_of_the_citizen(agent, store, console_service):
     sender = f"54911{uuid.uuid4().int % 10**8:08d}"
     storage = store.storage
     os.makedirs(storage.media_dir, exist_ok=True)
     photo = Path(storage.media_dir) / "987654321.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0 a jpeg")
-    HandoffsClient(city_services).request(sender, "consulta", "whatsapp", "mi dni es 30123456")
+    queue_handoff(console_service, sender, "mi dni es 30123456")
 
     await _say(agent, sender, "hola")
     await _say(agent, sender, "mi dni es 30123456",
@@ -86,7 +78,7 @@ async def test_confirmed_erasure_leaves_nothing_of_the_citizen(agent, store, cit
     assert _stored(store, sender) == [], "the tracker store must hold nothing of the citizen"
     assert await store.retrieve(sender) is None
     assert not photo.exists()
-    assert _open_handoffs_of(city_services, sender) == []
+    assert console_service.handoffs_of(sender) == []
 
     # Writing again starts from scratch, and is stored as usual.
     await _say(agent, sender, "hola")
@@ -94,13 +86,13 @@ async def test_confirmed_erasure_leaves_nothing_of_the_citizen(agent, store, cit
     assert [e.text for e in tracker.events if e.type_name == "user"] == ["hola"]
 
 
-async def test_denied_erasure_keeps_everything(agent, store, city_services):
+async def test_denied_erasure_keeps_everything(agent, store, console_service):
     sender = f"54911{uuid.uuid4().int % 10**8:08d}"
-    HandoffsClient(city_services).request(sender, "consulta", "whatsapp", "hola")
+    queue_handoff(console_service, sender, "hola")
 
     assert await _say(agent, sender, "no quiero que guarden mi informacion, eliminenla") \
         == [_text_of("utter_confirm_delete_data")]
     assert await _say(agent, sender, "no") == [_text_of("utter_data_deletion_cancelled")]
 
     assert _stored(store, sender).count("user") == 2
-    assert len(_open_handoffs_of(city_services, sender)) == 1
+    assert len(console_service.handoffs_of(sender)) == 1

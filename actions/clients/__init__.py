@@ -18,7 +18,7 @@ from actions.clients.errors import (
 )
 from actions.clients.geocoding import GeocodingClient, Location
 from actions.clients.green_points import GreenPoint, GreenPointsClient
-from actions.clients.handoffs import Handoff, HandoffsClient
+from actions.clients.handoffs import HandoffRequest, HandoffsClient, QueuedHandoff
 from actions.clients.incidents import IncidentsClient, Incident
 from actions.clients.infractions import Certificate, Infraction, InfractionsClient
 from actions.clients.service_requests import ServiceRequest, ServiceRequestsClient
@@ -35,7 +35,7 @@ __all__ = [
     "GeocodingClient",
     "GreenPoint",
     "GreenPointsClient",
-    "Handoff",
+    "HandoffRequest",
     "HandoffsClient",
     "HealthCentre",
     "Incident",
@@ -45,6 +45,7 @@ __all__ = [
     "InvalidRequest",
     "Location",
     "NotFound",
+    "QueuedHandoff",
     "ServiceError",
     "ServiceRequest",
     "ServiceRequestsClient",

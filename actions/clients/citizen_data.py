@@ -16,7 +16,6 @@ class ErasedRecords:
     """How many records of each kind the city erased or stripped of personal data."""
 
     appointments: int
-    handoffs: int
     service_requests: int
     incidents: int
     # answers kept for retries of writes (Idempotency-Key), deleted after a day by the purge
@@ -26,7 +25,6 @@ class ErasedRecords:
     def from_json(cls, data: Dict[str, Any]) -> "ErasedRecords":
         return cls(
             appointments=int(data["appointments"]),
-            handoffs=int(data["handoffs"]),
             service_requests=int(data["service_requests"]),
             incidents=int(data["incidents"]),
             idempotency_replays=int(data.get("idempotency_replays", 0)),

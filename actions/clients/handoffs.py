@@ -1,39 +1,132 @@
-"""Client of the operators' queue (derivación a una persona)."""
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Dict, Optional
+"""Client of the operators' queue, kept by the operators' console (``console/``).
 
-from actions.clients._http import HttpClient, parse_datetime, parsing
+Its internal API takes the bot's handoffs behind a bearer token
+(``CONSOLE_API_TOKEN``): the queue holds citizens' phone numbers, messages and photos.
+"""
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Tuple
+
+import requests
+
+from actions.clients._http import DEFAULT_TIMEOUT, HttpClient, Timeout, parsing
+
+DEFAULT_CONSOLE_URL = "http://127.0.0.1:5060"
+
+CITIZEN_REQUEST, EMERGENCY, FALLBACK = "citizen_request", "emergency", "fallback"
 
 
 @dataclass(frozen=True)
-class Handoff:
+class HistoryItem:
+    """One message of the conversation so far, as the operator will read it."""
+
+    at: str
+    direction: str  # "citizen" | "bot"
+    kind: str  # "text" | "image" | "location" | ...
+    text: Optional[str] = None
+    media_ref: Optional[str] = None
+    mime_type: Optional[str] = None
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    external_id: Optional[str] = None
+
+    def as_json(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    citizen_id: str
+    channel: str
+    reason: str
+    topic: Optional[str] = None
+    people_in_danger: Optional[bool] = None
+    summary: Optional[str] = None
+    collected: Dict[str, Any] = field(default_factory=dict)
+    history: Tuple[HistoryItem, ...] = ()
+
+    def as_json(self) -> Dict[str, Any]:
+        body: Dict[str, Any] = {
+            "citizen_id": self.citizen_id,
+            "channel": self.channel,
+            "reason": self.reason,
+            "history": [item.as_json() for item in self.history],
+        }
+        for name in ("topic", "people_in_danger", "summary"):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
+        collected = {k: v for k, v in self.collected.items() if v is not None}
+        if collected:
+            body["collected"] = collected
+        return body
+
+
+@dataclass(frozen=True)
+class QueuedHandoff:
     id: str
-    status: str  # "open" | "taken" | "closed"
-    created_at: datetime
+    status: str
+    area: str
+    area_name: str
+    priority: int
+    # inside the area's service hours: someone is expected to answer soon
+    open_now: bool
+    waiting_ahead: int
 
     @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Handoff":
+    def from_json(cls, data: Dict[str, Any]) -> "QueuedHandoff":
         return cls(
             id=str(data["id"]),
-            status=data["status"],
-            created_at=parse_datetime(data["created_at"]),
+            status=str(data["status"]),
+            area=str(data["area"]),
+            area_name=str(data.get("area_name") or data["area"]),
+            priority=int(data["priority"]),
+            open_now=bool(data.get("open_now", True)),
+            waiting_ahead=int(data.get("waiting_ahead") or 0),
         )
 
 
 class HandoffsClient(HttpClient):
-    def request(
+    def __init__(
         self,
-        citizen_id: str,
-        reason: str,
-        channel: str,
-        summary: str,
-        idempotency_key: Optional[str] = None,
-    ) -> Handoff:
-        body = self._post(
-            "/handoffs",
-            {"citizen_id": citizen_id, "reason": reason, "channel": channel, "summary": summary},
-            idempotency_key=idempotency_key,
+        base_url: str,
+        token: str = "",
+        session: Optional[requests.Session] = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(base_url, session=session, timeout=timeout)
+        self._token = token
+
+    @classmethod
+    def from_env(cls) -> "HandoffsClient":
+        url = os.environ.get("CONSOLE_URL") or DEFAULT_CONSOLE_URL
+        return cls(url.rstrip("/"), os.environ.get("CONSOLE_API_TOKEN", ""))
+
+    def _headers(self, idempotency_key: Optional[str] = None) -> Dict[str, str]:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return headers
+
+    def request(self, handoff: HandoffRequest, idempotency_key: Optional[str] = None) -> QueuedHandoff:
+        """Queues the conversation (or joins the citizen's open one: the console keeps one)."""
+        body = self._request(
+            "POST", "/api/handoffs", json=handoff.as_json(), headers=self._headers(idempotency_key)
         )
         with parsing("handoffs"):
-            return Handoff.from_json(body)
+            return QueuedHandoff.from_json(body)
+
+    def erase(self, citizen_id: str) -> int:
+        """Deletes the citizen's handoffs, messages and photos; how many handoffs there were."""
+        body = self._request(
+            "POST", "/api/citizens/erase", json={"citizen_id": citizen_id}, headers=self._headers()
+        )
+        with parsing("handoffs erasure"):
+            return int(body["handoffs"])
+
+    def purge_older_than(self, days: int) -> int:
+        """Deletes the handoffs that ended more than ``days`` ago; how many (``make purge``)."""
+        body = self._request(
+            "POST", "/api/retention/purge", json={"older_than_days": days}, headers=self._headers()
+        )
+        with parsing("handoffs purge"):
+            return int(body["handoffs"])

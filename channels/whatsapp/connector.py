@@ -28,6 +28,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import suppress
+from datetime import datetime, timezone
 from functools import partial
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple, Union
@@ -48,7 +49,8 @@ from channels.whatsapp.config import WhatsAppConfig
 from channels.whatsapp.dedup import ProcessedMessageStore, create_store
 from channels.whatsapp.graph_api import GraphApiClient, GraphApiError
 from channels.whatsapp.masking import SecretsFilter, mask_phone, mask_wamid
-from channels.whatsapp.media import REFUSED, LocalMediaStore, MediaStore, fetch_media
+from channels.whatsapp.handoff import ConsoleRelay, RelayedMessage, life_safety_response
+from channels.whatsapp.media import REFUSED, STORED, LocalMediaStore, MediaStore, fetch_media, sniff_forwarded
 from channels.whatsapp.output import WhatsAppOutput
 from channels.whatsapp.recovery import recorded_answer
 from channels.whatsapp.payloads import (
@@ -81,6 +83,8 @@ _HANDLED = {
     MessageType.LOCATION,
     MessageType.IMAGE,
 }
+# media an operator can take while the conversation is paused
+_RELAYED_MEDIA = {"audio", "document", "video", "sticker", "image"}
 _CLAIM_WAIT_S = 2.0
 # keys of a message's extra that never reach Rasa's metadata
 _REPLAYED = "replayed"
@@ -112,11 +116,15 @@ class WhatsAppInput(InputChannel):
         config: WhatsAppConfig,
         store: Optional[ProcessedMessageStore] = None,
         media_store: Optional[MediaStore] = None,
+        handoff_relay: Optional[ConsoleRelay] = None,
     ) -> None:
         self.config = config
         self.client = GraphApiClient(config)
         self.store = store or create_store(config)
         self.media_store = media_store or LocalMediaStore(config.media_dir)
+        # None when no console is configured (no CONSOLE_API_TOKEN): paused messages then
+        # stay only in Rasa's tracker
+        self.handoff_relay = handoff_relay if handoff_relay is not None else ConsoleRelay.from_env()
         self.choices = ChoiceMemory()
         self.status_counts: Counter = Counter()
         self.malformed_items = 0  # items skipped from signed deliveries (see receive)
@@ -194,6 +202,8 @@ class WhatsAppInput(InputChannel):
                 return
             await self.client.close()
             await self.store.close()
+            if self.handoff_relay is not None:
+                await self.handoff_relay.close()
 
         @whatsapp_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -573,7 +583,9 @@ class WhatsAppInput(InputChannel):
                 logger.info("System message %s (%s) needs no answer.", mask_wamid(message.id), message.raw_type)
             elif message.type not in _HANDLED:
                 await _settle(read)
-                await self._answer_unsupported(message)
+                # an operator takes voice notes, documents and videos: only the bot cannot
+                if not await self._relay_unsupported_if_paused(message):
+                    await self._answer_unsupported(message)
             else:
                 await self._run_turn(message, extra, typed_choice, read)
             finished = True
@@ -689,9 +701,85 @@ class WhatsAppInput(InputChannel):
                 await self._on_new_message(user_message)
             if self._turn_context is None:
                 self._turn_context = contextvars.copy_context()
+            if not output.pending:
+                # a silent turn: the conversation may be paused for an operator
+                await self._relay_if_paused(message, whatsapp)
         finally:
             await _settle(read)  # the read receipt and typing indicator go before the answer
             await output.flush()
+
+    # ---- conversations an operator has (channels/whatsapp/handoff.py) -------------------
+
+    async def _paused_tracker(self, sender: Text) -> Any:
+        store = getattr(self._agent(), "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            tracker = await store.retrieve(sender)
+        except Exception:
+            logger.exception("Could not read the conversation of %s.", mask_phone(sender))
+            return None
+        return tracker if tracker is not None and tracker.is_paused() else None
+
+    async def _relay_if_paused(self, message: InboundMessage, whatsapp: Dict[Text, Any]) -> None:
+        tracker = await self._paused_tracker(message.sender)
+        if tracker is None:
+            return
+        parse_data: Dict[Text, Any] = {}
+        latest = tracker.latest_message
+        if latest is not None and getattr(latest, "message_id", None) == message.id:
+            parse_data = latest.parse_data or {}
+        response = life_safety_response(parse_data)
+        if self.handoff_relay is None:
+            if response:
+                await self._answer_with(message, response)
+            return
+        media, pin = whatsapp.get("media") or {}, whatsapp.get("location") or {}
+        at = datetime.fromtimestamp(message.timestamp, timezone.utc)
+        if media.get("path"):
+            relayed = RelayedMessage(at, "image", text=(message.media.caption if message.media else None),
+                                     media_ref=media["path"], mime_type=media.get("mime_type"),
+                                     external_id=message.id)
+        elif pin:
+            label = " · ".join(str(pin[k]) for k in ("name", "address") if pin.get(k)) or None
+            relayed = RelayedMessage(at, "location", text=label, latitude=pin.get("latitude"),
+                                     longitude=pin.get("longitude"), external_id=message.id)
+        else:
+            text = message.text or (message.reply.title if message.reply else None) or (
+                message.button.text if message.button else None)
+            relayed = RelayedMessage(at, "text", text=text, external_id=message.id)
+        if response is None:
+            await self.handoff_relay.relay(message.sender, relayed, emergency=False)
+            return
+        # life-safety first: one quick attempt tells whether the citizen already had the
+        # numbers (an emergency handoff); if the console does not answer, they get them anyway
+        first = await self.handoff_relay.try_once(message.sender, relayed, emergency=True)
+        if first is None or not first.already_emergency:
+            await self._answer_with(message, response)
+        if first is None:
+            await self.handoff_relay.relay(message.sender, relayed, emergency=True)
+
+    async def _relay_unsupported_if_paused(self, message: InboundMessage) -> bool:
+        """A voice note, document, video, sticker... sent while paused goes to the operator."""
+        if await self._paused_tracker(message.sender) is None:
+            return False
+        if self.handoff_relay is None:
+            return True  # the bot stays silent all the same
+        at = datetime.fromtimestamp(message.timestamp, timezone.utc)
+        kind = message.raw_type if message.raw_type in _RELAYED_MEDIA else "other"
+        relayed = RelayedMessage(at, kind, text=message.text or f"({message.raw_type})", external_id=message.id)
+        if message.media is not None and kind != "other":
+            stored = await fetch_media(self.client, self.media_store, message.media.id,
+                                       message.media.mime_type, message.media.sha256, sniff=sniff_forwarded)
+            caption = message.media.caption or message.media.filename
+            if stored.status == STORED:
+                relayed = RelayedMessage(at, kind, text=caption, media_ref=stored.path,
+                                         mime_type=stored.mime_type, external_id=message.id)
+            else:
+                relayed = RelayedMessage(at, kind, text=f"({message.raw_type}: no se pudo descargar)",
+                                         external_id=message.id)
+        await self.handoff_relay.relay(message.sender, relayed, emergency=False)
+        return True
 
     async def _events(self, sender: Text) -> List[Any]:
         """The conversation's events as the tracker store has them (empty if unreadable)."""

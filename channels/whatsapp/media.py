@@ -16,7 +16,7 @@ import mimetypes
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Protocol, Sequence, Text
+from typing import Any, Callable, Dict, Optional, Protocol, Sequence, Text
 
 from channels.whatsapp.graph_api import ForeignMediaHost, GraphApiClient, GraphApiError
 
@@ -60,6 +60,15 @@ _IMAGE_SIGNATURES = (
 )
 
 
+# what a citizen may send an operator besides photos (voice notes, audio, PDFs, videos)
+_FORWARDED_SIGNATURES = (
+    (b"OggS", "audio/ogg"),
+    (b"#!AMR", "audio/amr"),
+    (b"ID3", "audio/mpeg"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
 def sniff_image(data: bytes) -> Optional[Text]:
     """The image type the bytes really are (``None`` when they are no image we take)."""
     for signature, mime_type in _IMAGE_SIGNATURES:
@@ -67,6 +76,19 @@ def sniff_image(data: bytes) -> Optional[Text]:
             return mime_type
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    return None
+
+
+def sniff_forwarded(data: bytes) -> Optional[Text]:
+    """The type of a file a citizen sends an operator (photo, audio, PDF, video), or None."""
+    image = sniff_image(data)
+    if image:
+        return image
+    for signature, mime_type in _FORWARDED_SIGNATURES:
+        if data.startswith(signature):
+            return mime_type
+    if data[4:8] == b"ftyp":  # the MP4 family: WhatsApp's videos and some voice notes
+        return "audio/mp4" if data[8:11] == b"M4A" else "video/mp4"
     return None
 
 
@@ -105,6 +127,7 @@ async def fetch_media(
     media_id: Text,
     mime_type: Optional[Text],
     sha256: Optional[Text] = None,
+    sniff: Callable[[bytes], Optional[Text]] = sniff_image,
 ) -> StoredMedia:
     """Resolves, downloads (with the token), checks and stores one photo.
 
@@ -127,9 +150,9 @@ async def fetch_media(
     if expected and not _matches(data, expected):
         logger.warning("Refused media %s: its checksum differs from Graph's sha256.", media_id)
         return StoredMedia(media_id, declared, None, REFUSED, "checksum")
-    actual = sniff_image(data)
+    actual = sniff(data)
     if actual is None:
-        logger.warning("Refused media %s: declared %s, but the bytes are no image.", media_id, declared)
+        logger.warning("Refused media %s: declared %s, but the bytes are not what we take.", media_id, declared)
         return StoredMedia(media_id, declared, None, REFUSED, "content")
     try:
         path = await store.save(media_id, data, actual)  # named for what it is, not what it claims

@@ -135,6 +135,11 @@ class WhatsAppOutput(OutputChannel):
         else:
             await self._send_parts([(recipient_id, part)])
 
+    @property
+    def pending(self) -> bool:
+        """Whether the turn produced anything still to send (buffered mode)."""
+        return bool(self._buffer)
+
     async def flush(self) -> None:
         """Sends what the turn produced; consecutive texts are merged."""
         parts, self._buffer = self._buffer, []

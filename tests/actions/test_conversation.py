@@ -1,21 +1,11 @@
 import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 
-from actions.conversation import (
-    ActionGreet,
-    ActionHandleFallback,
-    ActionStop,
-    first_name,
-    previous_user_intent,
-)
+from actions.conversation import ActionGreet, ActionStop, first_name
 
 
 def responses(dispatcher):
     return [message["response"] for message in dispatcher.messages]
-
-
-def user(intent):
-    return {"event": "user", "text": "x", "parse_data": {"intent": {"name": intent}}}
 
 
 @pytest.mark.parametrize(
@@ -40,12 +30,6 @@ def test_first_name_without_whatsapp_metadata():
     assert first_name(None) is None
 
 
-def test_previous_user_intent_skips_the_latest_message():
-    events = [user("greet"), {"event": "bot", "text": "hola"}, user("nlu_fallback")]
-    assert previous_user_intent(events) == "greet"
-    assert previous_user_intent([user("greet")]) is None
-
-
 async def test_greet_by_profile_name_then_menu(dispatcher, tracker_factory, domain):
     tracker = tracker_factory(text="hola", intent="greet", metadata={"whatsapp": {"profile_name": "Lucía"}})
     events = await ActionGreet().run(dispatcher, tracker, domain)
@@ -57,20 +41,6 @@ async def test_greet_by_profile_name_then_menu(dispatcher, tracker_factory, doma
 async def test_greet_without_name(dispatcher, tracker_factory, domain):
     await ActionGreet().run(dispatcher, tracker_factory(text="hola", intent="greet"), domain)
     assert responses(dispatcher) == ["utter_greet", "utter_menu"]
-
-
-async def test_first_fallback_asks_to_rephrase(dispatcher, tracker_factory, domain):
-    tracker = tracker_factory(events=[user("greet"), user("nlu_fallback")])
-    await ActionHandleFallback().run(dispatcher, tracker, domain)
-    assert responses(dispatcher) == ["utter_ask_rephrase"]
-
-
-async def test_second_fallback_in_a_row_offers_menu_and_person(dispatcher, tracker_factory, domain):
-    tracker = tracker_factory(events=[user("nlu_fallback"), {"event": "bot"}, user("nlu_fallback")])
-    await ActionHandleFallback().run(dispatcher, tracker, domain)
-    assert responses(dispatcher) == ["utter_fallback_menu"]
-    payloads = [b["payload"] for b in domain["responses"]["utter_fallback_menu"][0]["buttons"]]
-    assert payloads == ["/help", "/human_handoff"]
 
 
 async def test_stop_without_a_procedure(dispatcher, tracker_factory, domain):

@@ -3,9 +3,8 @@ then enqueued for the operators; never lost."""
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 
 from actions.base import FAILURES_SLOT, RETRY_SLOT, WRITE_KEY_SLOT
 from actions.clients.geocoding import GeocodingClient
@@ -17,6 +16,7 @@ from actions.emergencies import (
     match_emergency_type,
     photo_since_form_start,
 )
+from tests.fixtures.console import CONSOLE_TOKEN
 from tests.actions.flow_support import closed_port_url, message_of, response_names, resets, user_event
 
 FORM_SLOTS = ("emergency_type", "location", "location_lat", "location_lon", "people_at_risk", "emergency_description")
@@ -28,8 +28,11 @@ def validator(city_services):
 
 
 @pytest.fixture
-def action(city_services):
-    return ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(city_services))
+def action(city_services, console_service):
+    return ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(console_service.url, CONSOLE_TOKEN))
+
+
+PAUSED = [SlotSet("handoff_requested", True), ConversationPaused()]
 
 
 def filled(**overrides):
@@ -84,19 +87,24 @@ async def test_people_at_risk_repeats_the_numbers(validator, dispatcher, tracker
     assert response_names(dispatcher) == ["utter_emergency_numbers"]
 
 
-async def test_incident_recorded_then_enqueued_for_operators(action, dispatcher, tracker_factory, domain, city_services):
-    events = await action.run(dispatcher, tracker_factory(slots=filled(people_at_risk=True)), domain)
+async def test_incident_recorded_then_enqueued_for_operators(
+    action, dispatcher, tracker_factory, domain, city_services, console_service
+):
+    sender = "5491100007777"
+    events = await action.run(dispatcher, tracker_factory(slots=filled(people_at_risk=True), sender_id=sender), domain)
     assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
     recorded = message_of(dispatcher, "utter_emergency_recorded")
     assert recorded["number"].startswith("DC-") and recorded["priority"] == "alta"
-    mine = IncidentsClient(city_services).get(recorded["number"], "5491100000000")
+    mine = IncidentsClient(city_services).get(recorded["number"], sender)
     assert (mine.kind, mine.owner, mine.priority) == ("arbol_caido", True, "alta")
     theirs = IncidentsClient(city_services).get(recorded["number"], "5491100000999")
     assert (theirs.owner, theirs.priority, theirs.created_at) == (False, None, None)
-    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
-    queue = requests.get(f"{city_services}/handoffs", params={"status": "open"}, timeout=5)
-    if queue.status_code == 200:
-        assert any(recorded["number"] in (h.get("summary") or "") for h in queue.json().get("handoffs", []))
+    # the bot pauses: an operator of Defensa Civil follows up, people in danger first
+    assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT) + PAUSED
+    (handoff,) = console_service.handoffs_of(sender)
+    assert (handoff["reason"], handoff["area"], handoff["priority"]) == ("emergency", "defensa_civil", 0)
+    assert handoff["collected"]["incident_number"] == recorded["number"]
+    assert handoff["collected"]["people_in_danger"] is True
 
 
 async def test_photo_sent_during_the_form_is_attached(action, dispatcher, tracker_factory, domain, city_services):
@@ -138,7 +146,9 @@ async def test_backend_down_never_loses_the_report(dispatcher, tracker_factory, 
 async def test_operators_queue_down_still_reports(city_services, dispatcher, tracker_factory, domain):
     action = ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(closed_port_url(), timeout=(0.5, 1)))
     events = await action.run(dispatcher, tracker_factory(slots=filled()), domain)
-    assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_follow_up"]
+    # recorded, and said truthfully that no operator was told: the bot stays on
+    assert response_names(dispatcher) == ["utter_emergency_recorded", "utter_emergency_operator_unreachable"]
+    assert "911" in domain["responses"]["utter_emergency_operator_unreachable"][0]["text"]
     assert events == resets(*FORM_SLOTS, RETRY_SLOT, WRITE_KEY_SLOT)
 
 

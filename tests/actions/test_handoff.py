@@ -1,36 +1,87 @@
-import requests
-from rasa_sdk.events import SlotSet
+"""Handing a conversation to a person: queued in the real operators' console, then paused."""
+from rasa_sdk.events import ConversationPaused, SlotSet
 
 from actions.clients.handoffs import HandoffsClient
-from actions.handoff import ActionRequestHuman, conversation_summary
+from actions.handoff import ActionHandleFallback, ActionRequestHuman
+from tests.fixtures.console import CONSOLE_TOKEN
 
 
-def test_summary_keeps_the_last_user_messages_in_order(tracker_factory):
-    events = [{"event": "user", "text": f"mensaje {i}"} for i in range(7)] + [{"event": "bot", "text": "hola"}]
-    assert conversation_summary(tracker_factory(events=events), last=3) == "mensaje 4\nmensaje 5\nmensaje 6"
+def user(text, intent, timestamp):
+    return {"event": "user", "text": text, "input_channel": "whatsapp", "timestamp": timestamp,
+            "message_id": f"wamid.{intent}.{timestamp}", "metadata": {},
+            "parse_data": {"intent": {"name": intent, "confidence": 0.95}}}
 
 
-async def test_handoff_is_queued_in_the_city_services(city_services, operator_token, dispatcher, tracker_factory, domain):
+def responses(dispatcher):
+    return [message["response"] for message in dispatcher.messages]
+
+
+def client(console_service) -> HandoffsClient:
+    return HandoffsClient(console_service.url, CONSOLE_TOKEN)
+
+
+async def test_a_request_for_a_person_is_queued_with_its_history_and_pauses_the_bot(
+    console_service, dispatcher, tracker_factory, domain
+):
     sender = "5491122223333"
-    tracker = tracker_factory(text="quiero hablar con una persona", intent="human_handoff", sender_id=sender)
-    events = await ActionRequestHuman(HandoffsClient(city_services)).run(dispatcher, tracker, domain)
-    assert events == [SlotSet("handoff_requested", True)]
-    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_queued"]
-    queued = requests.get(
-        f"{city_services}/handoffs",
-        params={"status": "open"},
-        headers={"Authorization": f"Bearer {operator_token}"},  # the queue holds phone numbers
-        timeout=5,
-    ).json()
-    assert any(sender == item.get("citizen_id") for item in _items(queued)), queued
+    events = [user("tengo una multa que no es mía", "infractions_check", 1764900000.0),
+              {"event": "bot", "text": "¿Me pasás la patente?", "timestamp": 1764900001.0},
+              user("quiero hablar con una persona", "human_handoff", 1764900002.0)]
+    tracker = tracker_factory(events=events, sender_id=sender)
+    result = await ActionRequestHuman(client(console_service)).run(dispatcher, tracker, domain)
+    assert result == [SlotSet("handoff_requested", True), ConversationPaused()]
+    assert responses(dispatcher) == ["utter_handoff_queued"]
+    (handoff,) = console_service.handoffs_of(sender)
+    assert (handoff["reason"], handoff["status"], handoff["channel"], handoff["priority"]) == (
+        "citizen_request", "queued", "whatsapp", 2)
+    assert handoff["area"] != "defensa_civil"
+    assert dispatcher.messages[0]["area"], "the citizen is told which team takes the conversation"
 
 
-async def test_handoff_backend_down_is_apologised(dispatcher, tracker_factory, domain):
-    client = HandoffsClient("http://127.0.0.1:9", timeout=(0.5, 0.5))
-    events = await ActionRequestHuman(client).run(dispatcher, tracker_factory(intent="human_handoff"), domain)
+async def test_asking_twice_joins_the_same_place_in_the_queue(console_service, dispatcher, tracker_factory, domain):
+    sender = "5491122224444"
+    action = ActionRequestHuman(client(console_service))
+    for text in ("hablar con alguien", "un operador por favor"):
+        tracker = tracker_factory(text=text, intent="human_handoff", sender_id=sender)
+        await action.run(dispatcher, tracker, domain)
+    assert len(console_service.handoffs_of(sender)) == 1
+
+
+async def test_with_the_console_down_the_bot_apologises_and_stays_on(dispatcher, tracker_factory, domain):
+    down = HandoffsClient("http://127.0.0.1:9", "token", timeout=(0.5, 0.5))
+    events = await ActionRequestHuman(down).run(dispatcher, tracker_factory(intent="human_handoff"), domain)
     assert events == []
-    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_unavailable"]
+    assert responses(dispatcher) == ["utter_handoff_unavailable"]
 
 
-def _items(body):
-    return body if isinstance(body, list) else body.get("items") or body.get("handoffs") or []
+async def test_a_wrong_console_token_is_not_a_queued_conversation(console_service, dispatcher, tracker_factory, domain):
+    wrong = HandoffsClient(console_service.url, "not-the-token")
+    events = await ActionRequestHuman(wrong).run(dispatcher, tracker_factory(intent="human_handoff"), domain)
+    assert events == [] and responses(dispatcher) == ["utter_handoff_unavailable"]
+
+
+async def test_first_fallback_asks_to_rephrase(console_service, dispatcher, tracker_factory, domain):
+    tracker = tracker_factory(events=[user("hola", "greet", 1.0), user("asdfg", "nlu_fallback", 2.0)])
+    assert await ActionHandleFallback(client(console_service)).run(dispatcher, tracker, domain) == []
+    assert responses(dispatcher) == ["utter_ask_rephrase"]
+
+
+async def test_second_fallback_in_a_row_offers_the_menu_and_a_person(console_service, dispatcher, tracker_factory, domain):
+    tracker = tracker_factory(events=[user("qwert", "nlu_fallback", 1.0), user("asdfg", "nlu_fallback", 2.0)])
+    assert await ActionHandleFallback(client(console_service)).run(dispatcher, tracker, domain) == []
+    assert responses(dispatcher) == ["utter_fallback_menu"]
+    payloads = [b["payload"] for b in domain["responses"]["utter_fallback_menu"][0]["buttons"]]
+    assert payloads == ["/help", "/human_handoff"]
+
+
+async def test_third_fallback_in_a_row_hands_the_conversation_to_a_person(
+    console_service, dispatcher, tracker_factory, domain
+):
+    sender = "5491122225555"
+    events = [user(text, "nlu_fallback", float(i)) for i, text in enumerate(("qwert", "asdfg", "zxcvb"))]
+    result = await ActionHandleFallback(client(console_service)).run(
+        dispatcher, tracker_factory(events=events, sender_id=sender), domain)
+    assert ConversationPaused() in result
+    assert responses(dispatcher) == ["utter_handoff_queued"]
+    (handoff,) = console_service.handoffs_of(sender)
+    assert handoff["reason"] == "fallback"

@@ -150,7 +150,7 @@ def _one_allowed(rate_limiter, kind):
 
 
 async def test_an_emergency_over_the_limit_still_gets_the_numbers(
-    city_services, rate_limiter, dispatcher, tracker_factory, domain
+    city_services, console_service, rate_limiter, dispatcher, tracker_factory, domain
 ):
     from actions.base import RETRY_SLOT, WRITE_KEY_SLOT
     from actions.clients.handoffs import HandoffsClient
@@ -160,7 +160,9 @@ async def test_an_emergency_over_the_limit_still_gets_the_numbers(
 
     _one_allowed(rate_limiter, EMERGENCY)
     citizen = f"5491100{uuid.uuid4().int % 10**6:06d}"
-    action = ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(city_services))
+    from tests.fixtures.console import CONSOLE_TOKEN
+
+    action = ActionReportEmergency(IncidentsClient(city_services), HandoffsClient(console_service.url, CONSOLE_TOKEN))
     slots = {"emergency_type": "arbol_caido", "location": "Av. Corrientes 1234",
              "people_at_risk": False, "emergency_description": "un árbol corta la calle"}
     await action.run(dispatcher, tracker_factory(slots=slots, sender_id=citizen), domain)
@@ -174,22 +176,20 @@ async def test_an_emergency_over_the_limit_still_gets_the_numbers(
 
 
 async def test_handoffs_over_the_limit_are_not_enqueued(
-    city_services, operator_token, rate_limiter, dispatcher, tracker_factory, domain
+    console_service, rate_limiter, dispatcher, tracker_factory, domain
 ):
-    import requests
     from actions.clients.handoffs import HandoffsClient
     from actions.handoff import ActionRequestHuman
     from tests.actions.flow_support import response_names
+    from tests.fixtures.console import CONSOLE_TOKEN
 
     _one_allowed(rate_limiter, HANDOFF)
     citizen = f"5491100{uuid.uuid4().int % 10**6:06d}"
-    action = ActionRequestHuman(HandoffsClient(city_services))
+    action = ActionRequestHuman(HandoffsClient(console_service.url, CONSOLE_TOKEN))
     for text in ("quiero hablar con una persona", "una persona por favor"):
         await action.run(dispatcher, tracker_factory(text=text, sender_id=citizen), domain)
     assert response_names(dispatcher) == ["utter_handoff_queued", "utter_rate_limited_handoff"]
-    queue = requests.get(f"{city_services}/handoffs", timeout=10,
-                         headers={"Authorization": f"Bearer {operator_token}"}).json()["handoffs"]
-    assert len([h for h in queue if h["citizen_id"] == citizen]) == 1
+    assert len(console_service.handoffs_of(citizen)) == 1
 
 
 async def test_listing_appointments_and_ticket_status_are_lookups(

@@ -1,5 +1,5 @@
 """A new session keeps nothing personal; abandoning a flow forgets its DNI, plate and address."""
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 
 from actions.conversation import ActionStop
 from actions.session import CARRIED_OVER, PERSONAL_SLOTS, ActionSessionStart
@@ -68,3 +68,15 @@ async def test_stop_inside_a_form_forgets_the_dni_once(dispatcher, tracker_facto
     names = [e["name"] for e in events if e["event"] == "slot"]
     assert names.count("dni") == 1 and "location" in names and "specialty" in names
     assert all(e["value"] is None for e in events if e["event"] == "slot")
+
+
+async def test_a_conversation_an_operator_has_stays_paused_in_the_new_session(dispatcher, tracker_factory, domain):
+    # SessionStarted unpauses Rasa's tracker: without this the bot would answer beside the
+    # operator after an hour of silence
+    events = await ActionSessionStart().run(dispatcher, tracker_factory(paused=True), domain)
+    assert events == [SessionStarted(), ConversationPaused(), ActionExecuted("action_listen")]
+
+
+async def test_a_conversation_nobody_holds_is_not_paused_by_a_new_session(dispatcher, tracker_factory, domain):
+    events = await ActionSessionStart().run(dispatcher, tracker_factory(paused=False), domain)
+    assert ConversationPaused() not in events

@@ -59,7 +59,6 @@ def test_details_only_to_the_author_status_to_anyone(base_url, path, body, ref, 
 @pytest.mark.parametrize("path, body", [
     ("/service-requests", {"category": "ruido", "description": "Música", "address": "Cuba 2000"}),
     ("/incidents", {"kind": "tormenta", "description": "Viento", "people_at_risk": False}),
-    ("/handoffs", {"reason": "citizen_request", "channel": "whatsapp", "summary": "hola"}),
     ("/certificates", {"plate": "AA000AA"}),
 ])
 def test_a_repeated_idempotency_key_answers_the_first_record(base_url, path, body):
@@ -96,7 +95,9 @@ def test_an_idempotency_key_is_scoped_by_route(base_url):
     key = uuid.uuid4().hex
     request = requests.post(f"{base_url}/service-requests", headers={"Idempotency-Key": key}, timeout=10,
                             json={"category": "bache", "description": "d", "citizen_id": "x", "address": "Cuba 2000"})
-    handoff = requests.post(f"{base_url}/handoffs", headers={"Idempotency-Key": key}, timeout=10,
-                            json={"citizen_id": "x", "reason": "r", "channel": "whatsapp"})
-    assert request.status_code == handoff.status_code == 201
-    assert "ticket" in request.json() and "ticket" not in handoff.json()
+    incident = requests.post(f"{base_url}/incidents", headers={"Idempotency-Key": key}, timeout=10,
+                             json={"kind": "otro", "description": "d", "citizen_id": "x",
+                                   "people_at_risk": False})
+    assert request.status_code == incident.status_code == 201
+    assert "ticket" in request.json() and "ticket" not in incident.json()
+    assert "number" in incident.json()

@@ -101,8 +101,6 @@ def test_an_incident_shows_its_details_only_to_its_reporter(city_services):
                            "address": "Av. Corrientes 1234"}),
     ("/incidents", {"kind": "otro", "description": "Ruido", "citizen_id": OWNER,
                     "address": "Av. Corrientes 1234", "people_at_risk": False}),
-    ("/handoffs", {"citizen_id": OWNER, "reason": "citizen_request", "channel": "whatsapp",
-                   "summary": "quiere hablar con alguien"}),
     ("/certificates", {"plate": "AE789HJ"}),
 ])
 def test_a_repeated_idempotency_key_answers_the_first_record(city_services, path, body):
@@ -137,9 +135,9 @@ def test_a_key_reused_on_another_route_is_refused(city_services):
     first = requests.post(f"{city_services}/certificates", json={"plate": "AE789HJ"},
                           headers={"Idempotency-Key": key}, timeout=10)
     assert first.status_code == 201
-    other = requests.post(f"{city_services}/handoffs", headers={"Idempotency-Key": key},
-                          timeout=10, json={"citizen_id": OWNER, "reason": "r",
-                                            "channel": "whatsapp", "summary": "s"})
+    other = requests.post(f"{city_services}/incidents", headers={"Idempotency-Key": key},
+                          timeout=10, json={"kind": "otro", "description": "d",
+                                            "citizen_id": OWNER, "people_at_risk": False})
     # keys are scoped by route, so the same key elsewhere is a separate request
     assert other.status_code == 201
 

@@ -11,7 +11,7 @@ from typing import Dict, Iterator
 import pytest
 import requests
 
-from actions.clients import AppointmentsClient, HandoffsClient, IncidentsClient, ServiceRequestsClient
+from actions.clients import AppointmentsClient, IncidentsClient, ServiceRequestsClient
 from actions.clients.citizen_data import CitizenDataClient, ErasedRecords
 from city_services.db import Database
 from tests.fixtures.city_services import (
@@ -53,9 +53,8 @@ def _records_of(base_url: str, citizen_id: str) -> Dict[str, str]:
         "arbol_caido", "se cayó el árbol de mi vereda", citizen_id, False,
         address="Rivadavia 5000", lat=-34.6186, lon=-58.4397,
     )
-    handoff = HandoffsClient(base_url).request(citizen_id, "consulta", "whatsapp", "mi dni 30123456")
     return {"appointment": appointment.code, "slot": slot.id, "ticket": request.ticket,
-            "incident": incident.number, "handoff": handoff.id}
+            "incident": incident.number}
 
 
 def _row(database_url: str, sql: str, *params: str) -> Dict:
@@ -71,19 +70,18 @@ def _client(base_url: str) -> CitizenDataClient:
     return CitizenDataClient(base_url, OPERATOR_TOKEN)
 
 
-def test_erasure_deletes_bookings_and_handoffs_and_strips_reports(service):
+def test_erasure_deletes_bookings_and_strips_reports(service):
     citizen, neighbour = f"whatsapp:549{uuid.uuid4().int % 10**10}", "whatsapp:5491100000000"
     mine = _records_of(service.base_url, citizen)
     theirs = _records_of(service.base_url, neighbour)
 
     erased = _client(service.base_url).erase(citizen)
 
-    assert erased == ErasedRecords(appointments=1, handoffs=1, service_requests=1, incidents=1)
+    assert erased == ErasedRecords(appointments=1, service_requests=1, incidents=1)
     db = service.database_url
     assert _row(db, "SELECT COUNT(*) AS n FROM appointments WHERE citizen_id = ?", citizen)["n"] == 0
     assert _row(db, "SELECT booked FROM slots WHERE id = ?", mine["slot"])["booked"] == 0, \
         "the erased booking's slot must be free again"
-    assert _row(db, "SELECT COUNT(*) AS n FROM handoffs WHERE citizen_id = ?", citizen)["n"] == 0
     request = _row(db, "SELECT * FROM service_requests WHERE ticket = ?", mine["ticket"])
     assert {k: request[k] for k in ("citizen_id", "description", "address", "lat", "lon", "photo")} \
         == {"citizen_id": "", "description": "", "address": None, "lat": None, "lon": None,
@@ -96,7 +94,7 @@ def test_erasure_deletes_bookings_and_handoffs_and_strips_reports(service):
         == {"citizen_id": neighbour}
     assert _row(db, "SELECT description FROM service_requests WHERE ticket = ?", theirs["ticket"]) \
         == {"description": "un pozo enorme frente a mi casa"}
-    assert _client(service.base_url).erase(citizen) == ErasedRecords(0, 0, 0, 0)
+    assert _client(service.base_url).erase(citizen) == ErasedRecords(0, 0, 0)
 
 
 def test_purge_anonymises_what_is_older_than_the_limit_but_not_bookings_to_come(service):
@@ -104,18 +102,16 @@ def test_purge_anonymises_what_is_older_than_the_limit_but_not_bookings_to_come(
     records = _records_of(service.base_url, citizen)
     client = _client(service.base_url)
 
-    assert _without_replays(client.anonymise_older_than(90)) == ErasedRecords(0, 0, 0, 0)
+    assert _without_replays(client.anonymise_older_than(90)) == ErasedRecords(0, 0, 0)
     time.sleep(1.1)  # timestamps have whole seconds: the records are now older than 0 days
     assert _without_replays(client.anonymise_older_than(0)) == ErasedRecords(
-        appointments=0, handoffs=1, service_requests=1, incidents=1
+        appointments=0, service_requests=1, incidents=1
     )
 
     db = service.database_url
     assert _row(db, "SELECT dni, citizen_id FROM appointments WHERE code = ?",
                 records["appointment"]) == {"dni": "30123456", "citizen_id": citizen}, \
         "a booking for a date still to come keeps its owner"
-    assert _row(db, "SELECT citizen_id, summary FROM handoffs WHERE id = ?",
-                int(records["handoff"])) == {"citizen_id": "", "summary": ""}
     assert _row(db, "SELECT description, photo FROM service_requests WHERE ticket = ?",
                 records["ticket"]) == {"description": "", "photo": None}
 

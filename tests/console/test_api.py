@@ -95,10 +95,13 @@ def test_citizen_messages(console):
     missing = console.api("POST", "/api/handoffs/messages", {"citizen_id": "nobody", "message": message})
     assert missing.status_code == 404 and missing.json()["error"] == "no_open_handoff"
     handoff = console.handoff("5491100000004", topic="service_requests")
-    for _ in range(2):  # a redelivery is stored once
+    for already in (False, True):  # a redelivery is stored once
         answer = console.api("POST", "/api/handoffs/messages",
                              {"citizen_id": "5491100000004", "emergency": True, "message": message})
-        assert answer.status_code == 202 and answer.json() == {"handoff_id": handoff["id"]}
+        # the first emergency message makes it an emergency handoff: the connector then knows
+        # the citizen already had the life-safety numbers
+        assert answer.status_code == 202
+        assert answer.json() == {"handoff_id": handoff["id"], "already_emergency": already}
     stored = console.store.handoff(handoff["id"])
     assert (stored.priority, stored.reason) == (1, "emergency")
     assert len(console.store.messages(handoff["id"])) == 1
@@ -116,11 +119,11 @@ def test_forget_erases_every_handoff_of_the_citizen(console):
     console.store.end(first["id"], alice.viewer, "closed")
     second = console.handoff("5491100000005", topic="infractions")
     other = console.handoff("5491100000006", topic="infractions")
-    assert console.api("POST", "/api/citizens/forget", {"citizen_id": "5491100000005"}, token=None).status_code == 401
-    answer = console.api("POST", "/api/citizens/forget", {"citizen_id": "5491100000005"})
+    assert console.api("POST", "/api/citizens/erase", {"citizen_id": "5491100000005"}, token=None).status_code == 401
+    answer = console.api("POST", "/api/citizens/erase", {"citizen_id": "5491100000005"})
     assert answer.status_code == 200 and answer.json() == {"handoffs": 2}
     assert console.store.handoff(first["id"]) is None and console.store.handoff(second["id"]) is None
     assert console.store.messages(first["id"]) == []
     assert console.store.handoff(other["id"]) is not None
-    assert console.api("POST", "/api/citizens/forget", {"citizen_id": "5491100000005"}).json() == {"handoffs": 0}
-    assert console.api("POST", "/api/citizens/forget", {"citizen_id": 5}).status_code == 400
+    assert console.api("POST", "/api/citizens/erase", {"citizen_id": "5491100000005"}).json() == {"handoffs": 0}
+    assert console.api("POST", "/api/citizens/erase", {"citizen_id": 5}).status_code == 400

@@ -13,10 +13,11 @@ import pytest
 import redis
 import requests
 
-from actions.clients import HandoffsClient
+from actions.clients import IncidentsClient
 from channels.whatsapp.dedup import RedisProcessedMessageStore, SQLiteProcessedMessageStore, purge_redis
 from privacy import purge
 from privacy.tracker_store import ForgettingSQLTrackerStore
+from tests.fixtures.console import CONSOLE_TOKEN
 from tests.privacy.test_tracker_store import DOMAIN, _at, _save, _stored, _turn
 
 OPERATOR_TOKEN = "test-operator-token"
@@ -52,11 +53,14 @@ def whatsapp_files(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def city(start_city_services, monkeypatch) -> str:
+def city(start_city_services, console_service, monkeypatch) -> str:
+    """The reference city services with one emergency report, and the operators' console."""
     service = start_city_services()
     monkeypatch.setenv("CITY_SERVICES_URL", service.base_url)
     monkeypatch.setenv("CITY_SERVICES_OPERATOR_TOKEN", OPERATOR_TOKEN)
-    HandoffsClient(service.base_url).request("5491100000000", "consulta", "whatsapp", "hola")
+    monkeypatch.setenv("CONSOLE_URL", console_service.url)
+    monkeypatch.setenv("CONSOLE_API_TOKEN", CONSOLE_TOKEN)
+    IncidentsClient(service.base_url).report("arbol_caido", "un árbol en mi vereda", "5491100000000", False)
     return service.base_url
 
 
@@ -87,7 +91,8 @@ async def test_purge_on_the_local_profile(whatsapp_files, city, tmp_path, monkey
     assert "conversations: 1 whole conversations, 5 events deleted" in printed
     assert "photos: 1 files deleted" in printed
     assert "WhatsApp deliveries: 0 delivery records, 1 pending messages deleted" in printed
-    assert "city services: 0 appointments, 0 service requests, 0 emergency reports, 0 handoffs" in printed
+    assert "city services: 0 appointments, 0 service requests, 0 emergency reports anonymised" in printed
+    assert "operators' console: 0 ended handoffs deleted" in printed
     assert _stored(store, "idle") == [] and len(_stored(store, "active")) == 5
     _assert_whatsapp_files_purged(whatsapp_files)
 
@@ -97,9 +102,9 @@ async def test_purge_with_days_0_anonymises_the_city_records(whatsapp_files, cit
     endpoints.write_text(
         "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
         f"  db: {tmp_path / 'tracker.db'}\n", encoding="utf-8")
-    time.sleep(1.1)  # the handoff is now older than 0 days (whole-second timestamps)
+    time.sleep(1.1)  # the emergency report is now older than 0 days (whole-second timestamps)
     assert purge.main(["--days", "0", "--endpoints", str(endpoints)]) == 0
-    assert "0 emergency reports, 1 handoffs anonymised" in capsys.readouterr().out
+    assert "0 service requests, 1 emergency reports anonymised" in capsys.readouterr().out
 
 
 async def test_purge_on_the_production_profile(whatsapp_files, city, monkeypatch, capsys):
@@ -192,15 +197,19 @@ async def test_make_purge_uses_the_stores_make_run_uses(tmp_path):
     (root / "var").mkdir()
     store = ForgettingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(root / "var" / "tracker.db"))
     await _old_and_new_conversations(store)
-    port = free_port()
+    port, console_port = free_port(), free_port()
     done = subprocess.run(
         ["make", "purge", "DAYS=30"], cwd=root, text=True, timeout=240,
-        env=run_script_env(CITY_SERVICES_PORT=str(port)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=run_script_env(CITY_SERVICES_PORT=str(port), CONSOLE_PORT=str(console_port)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "older than 30 days" in done.stdout
     assert "conversations: 1 whole conversations" in done.stdout, done.stdout[-2000:]
     assert f"(http://127.0.0.1:{port})" in done.stdout
+    assert f"operators' console: 0 ended handoffs deleted (http://127.0.0.1:{console_port})" in done.stdout
     assert _stored(store, "idle") == [] and _stored(store, "active") != []
     with pytest.raises(requests.ConnectionError):  # the city services it started are gone
         requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    with pytest.raises(requests.ConnectionError):  # and so is the console
+        requests.get(f"http://127.0.0.1:{console_port}/api/health", timeout=2)

@@ -67,15 +67,15 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 def stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
     root = project_copy(tmp_path_factory.mktemp("stack") / "vecino")
     ports = []
-    while len(ports) < 4:
+    while len(ports) < 5:
         port = free_port()
         if port not in ports:
             ports.append(port)
-    rasa_port, actions_port, city_port, webhook_port = ports
+    rasa_port, actions_port, city_port, webhook_port, console_port = ports
     log = root / "run.log"
     env = run_script_env(
         MODEL=str(trained_model), RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port),
-        CITY_SERVICES_PORT=str(city_port),
+        CITY_SERVICES_PORT=str(city_port), CONSOLE_PORT=str(console_port),
         # the WhatsApp channel too, so that its own webhook port is checked (nothing is sent to Meta)
         WHATSAPP_APP_SECRET="test-app-secret", WHATSAPP_ACCESS_TOKEN="test-access-token",
         WHATSAPP_VERIFY_TOKEN="test-verify-token", WHATSAPP_PHONE_NUMBER_ID="106540352242922",
@@ -125,7 +125,7 @@ def test_the_api_answers_with_its_token(stack):
 
 
 def test_the_generated_secrets_are_private_files(stack):
-    for name in ("rasa_api_token", "action_server_token"):
+    for name in ("rasa_api_token", "action_server_token", "console_api_token", "console_admin_password"):
         path = stack.root / "var" / "secrets" / name
         assert path.stat().st_mode & 0o777 == 0o600, f"{path} must be mode 600"
         assert len(path.read_text().strip()) >= 32
@@ -324,3 +324,48 @@ def test_production_refuses_to_start_without_real_passwords(tmp_path_factory, mi
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
     assert done.returncode == 2, done.stdout
     assert missing in done.stdout and "Refusing to start" in done.stdout
+
+
+# --- The operators' console --------------------------------------------------------------
+
+
+def _console(stack) -> str:
+    return f"http://127.0.0.1:{stack.ports[4]}"
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/api/handoffs", {"citizen_id": WA_ID, "channel": "whatsapp", "reason": "citizen_request"}),
+    ("POST", "/api/handoffs/messages", {"citizen_id": WA_ID, "message": {"at": "2026-12-05T12:00:00Z", "kind": "text"}}),
+    ("GET", f"/api/handoffs?citizen_id={WA_ID}", None),
+    ("POST", "/api/citizens/erase", {"citizen_id": WA_ID}),
+    ("POST", "/api/retention/purge", {"older_than_days": 0}),
+], ids=["open", "message", "read", "erase", "purge"])
+@pytest.mark.parametrize("token, status", [(None, 401), ("wrong-token", 403)], ids=["no-token", "wrong-token"])
+def test_the_consoles_api_answers_only_with_its_token(stack, method, path, body, token, status):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reply = requests.request(method, _console(stack) + path, json=body, headers=headers, timeout=30)
+    assert reply.status_code == status, reply.text
+
+
+def test_the_consoles_api_answers_the_bot_with_the_generated_token(stack):
+    headers = {"Authorization": f"Bearer {stack.secret('console_api_token')}"}
+    reply = requests.get(f"{_console(stack)}/api/handoffs", params={"citizen_id": WA_ID}, headers=headers, timeout=30)
+    assert reply.status_code == 200 and isinstance(reply.json()["handoffs"], list)
+
+
+@pytest.mark.parametrize("path", ["/", "/conversations/1", "/operators", "/audit"])
+def test_the_consoles_pages_need_a_login(stack, path):
+    reply = requests.get(_console(stack) + path, timeout=30, allow_redirects=False)
+    assert reply.status_code in (302, 303) and reply.headers["Location"].startswith("/login"), reply.status_code
+
+
+@pytest.mark.parametrize("path", ["/events", "/fragments/queue", "/media/1"])
+def test_what_the_consoles_scripts_fetch_needs_a_session(stack, path):
+    assert requests.get(_console(stack) + path, timeout=30).status_code == 401
+
+
+def test_the_consoles_login_form_refuses_a_post_without_its_csrf_token(stack):
+    reply = requests.post(f"{_console(stack)}/login", data={"username": "admin",
+                          "password": stack.secret("console_admin_password")}, timeout=30, allow_redirects=False)
+    assert reply.status_code == 403
+    assert "console_session" not in reply.headers.get("Set-Cookie", ""), "no session without the token"

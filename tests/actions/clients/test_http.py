@@ -11,7 +11,6 @@ from actions.clients import (
     EcobiciClient,
     GeocodingClient,
     GreenPointsClient,
-    HandoffsClient,
     IncidentsClient,
     InfractionsClient,
     ServiceRequestsClient,
@@ -42,7 +41,6 @@ CALLS = {
     "geocoding.barrio_centre": (GeocodingClient, lambda c: c.barrio_centre("Palermo")),
     "ecobici.nearest": (EcobiciClient, lambda c: c.nearest(-34.6, -58.4)),
     "weather_alerts.active": (WeatherAlertsClient, lambda c: c.active()),
-    "handoffs.request": (HandoffsClient, lambda c: c.request("x", "r", "whatsapp", "s")),
 }
 
 
