@@ -120,6 +120,8 @@ class Store:
             at=self.clock(), direction="system", kind="other", text=event), operator_id)
 
     def _waiting_ahead(self, cur: Cursor, handoff: Handoff) -> int:
+        if handoff.status != "queued":  # someone is already on it
+            return 0
         rows = cur.execute("SELECT id, priority, created_at FROM handoffs WHERE status = 'queued' AND area = ?",
                            (handoff.area,)).fetchall()
         own = queue.order_key(handoff.priority, to_text(handoff.created_at), handoff.id)

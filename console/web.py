@@ -94,8 +94,8 @@ async def load_session(request: Request) -> Optional[HTTPResponse]:
     if request.method == "POST":
         if request.path == "/login":
             expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-        elif request.ctx.session is None:
-            return render(request, "error.html", status=401, message=text("session_required"))
+        elif request.ctx.session is None:  # no session, so no token to match: refused like a forgery
+            return render(request, "error.html", status=403, message=text("session_required"))
         else:
             expected = request.ctx.session["csrf_token"]
         given = request.headers.get("x-csrf-token") or (request.form or {}).get("csrf_token")

@@ -74,6 +74,10 @@ def test_queue_order_and_waiting_ahead(any_store, clock):
     _, _, ahead = any_store.open_handoff(request_for("f"), "reclamos", 2, True)
     assert ahead == 0, "other areas' queues do not count"
     assert [h.citizen_id for h in any_store.open_handoffs(["reclamos"])] == ["f"]
+    alice = add_operator(any_store, "alice", areas=["transito"])
+    any_store.take(ids["c"], alice.viewer)
+    again, created, ahead = any_store.open_handoff(request_for("c"), "transito", 2, True)
+    assert (again.status, created, ahead) == ("held", False, 0), "someone is already on it"
 
 
 def test_one_holder_at_a_time_and_actions_are_audited(any_store):

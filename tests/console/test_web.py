@@ -106,6 +106,8 @@ def test_every_post_needs_the_csrf_token(console, team):
     forged = browser.post(f"/conversations/{handoff['id']}/take", {"csrf_token": "x"}, csrf=False)
     assert forged.status_code == 403
     assert console.store.handoff(handoff["id"]).status == "queued"
+    logged_out = console.browser().post(console.url(f"/conversations/{handoff['id']}/take"), timeout=5)
+    assert logged_out.status_code == 403 and "Ingresá de nuevo" in logged_out.text
     by_header = browser.session.post(console.url(f"/conversations/{handoff['id']}/take"),
                                      headers={"X-CSRF-Token": browser.csrf()}, allow_redirects=False)
     assert by_header.status_code == 303
