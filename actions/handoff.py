@@ -95,8 +95,8 @@ def conversation_history(tracker: Tracker, limit: int = HISTORY_LIMIT) -> Tuple[
 
 
 def conversation_summary(tracker: Tracker, last: int = 5) -> Text:
-    """The citizen's last messages, oldest first, one per line."""
-    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    """The citizen's last messages of this session, oldest first, one per line."""
+    texts = [e.get("text") or "" for e in _session_events(tracker) if e.get("event") == "user"]
     return "\n".join(t for t in texts[-last:] if t and not t.startswith("/"))
 
 

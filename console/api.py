@@ -49,7 +49,7 @@ def _body(request: Request) -> Any:
         raise ApiError(413, "too_large")
     try:
         return json.loads(request.body or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested 100,000 deep
         raise ApiError(400, "invalid_json") from None
 
 

@@ -28,19 +28,37 @@ def from_text(value: Optional[str]) -> Optional[datetime]:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def parse_client_time(value: object) -> Optional[datetime]:
-    """A time sent by the bot: ISO-8601 text (offset or ``Z``) or epoch seconds; None if unreadable."""
+# how far from now a message's own time is believed; beyond, it is stored as received now
+# (a year-5 date would not even sort as text among 2026's, and breaks nothing of the citizen's)
+_BELIEVED_PAST = timedelta(days=400)
+_BELIEVED_FUTURE = timedelta(minutes=10)
+
+
+def parse_client_time(value: object, now: Optional[datetime] = None) -> Optional[datetime]:
+    """A time sent by the bot: ISO-8601 text (offset or ``Z``) or epoch seconds; None if unreadable.
+
+    A readable time far from ``now`` (a broken clock, a forged date) becomes ``now``."""
+    moment: Optional[datetime] = None
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(float(value), UTC)
+            moment = datetime.fromtimestamp(float(value), UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if isinstance(value, str) and len(value) <= 40:
+    elif isinstance(value, str) and len(value) <= 40:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # a readable date at the very edge of the calendar
+            return now or utc_now()
+    if moment is None:
+        return None
+    now = now or utc_now()
+    if not now - _BELIEVED_PAST <= moment <= now + _BELIEVED_FUTURE:
+        return now
+    return moment

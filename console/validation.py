@@ -7,7 +7,8 @@ from console.models import COLLECTED_FIELDS, KINDS, HandoffRequest, IncomingMess
 from console.queue import REASONS
 from console.texts import text
 
-MAX_CITIZEN_ID = 64
+# WhatsApp ids are digits; the REST channel's are "rest:" and up to 128 characters
+MAX_CITIZEN_ID = 160
 MAX_TEXT = 4096
 MAX_HISTORY = 200
 
@@ -35,9 +36,18 @@ def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = False)
         raise invalid("field_text", field=key)
     if required and not value.strip():
         raise invalid("field_empty", field=key)
-    if len(value) > limit or "\x00" in value:
+    if len(value) > limit or "\x00" in value or not _encodable(value):
         raise invalid("field_too_long", field=key, limit=limit)
     return value
+
+
+def _encodable(value: str) -> bool:
+    """A lone surrogate (valid in JSON's \\u escapes) is no text any database can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _number(body: Mapping[str, Any], key: str, low: float, high: float) -> Optional[float]:

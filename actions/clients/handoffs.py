@@ -15,6 +15,16 @@ DEFAULT_CONSOLE_URL = "http://127.0.0.1:5060"
 
 CITIZEN_REQUEST, EMERGENCY, FALLBACK = "citizen_request", "emergency", "fallback"
 
+# the console's limits (console/validation.py): a citizen's long message or a long typed address
+# is cut here, so that an emergency is never refused for its length
+MAX_TEXT = 4096
+COLLECTED_LIMITS = {"incident_number": 64, "emergency_type": 64, "address": 300, "description": MAX_TEXT}
+ITEM_LIMITS = {"text": MAX_TEXT, "media_ref": 1024, "mime_type": 100, "external_id": 200}
+
+
+def _cut(value: Any, limit: int) -> Any:
+    return value[:limit] if isinstance(value, str) else value
+
 
 @dataclass(frozen=True)
 class HistoryItem:
@@ -31,7 +41,7 @@ class HistoryItem:
     external_id: Optional[str] = None
 
     def as_json(self) -> Dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: _cut(v, ITEM_LIMITS.get(k, MAX_TEXT)) for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,8 @@ class HandoffRequest:
         }
         for name in ("topic", "people_in_danger", "summary"):
             if getattr(self, name) is not None:
-                body[name] = getattr(self, name)
-        collected = {k: v for k, v in self.collected.items() if v is not None}
+                body[name] = _cut(getattr(self, name), 64 if name == "topic" else MAX_TEXT)
+        collected = {k: _cut(v, COLLECTED_LIMITS.get(k, MAX_TEXT)) for k, v in self.collected.items() if v is not None}
         if collected:
             body["collected"] = collected
         return body

@@ -85,3 +85,32 @@ async def test_third_fallback_in_a_row_hands_the_conversation_to_a_person(
     assert responses(dispatcher) == ["utter_handoff_queued"]
     (handoff,) = console_service.handoffs_of(sender)
     assert handoff["reason"] == "fallback"
+
+
+async def test_long_messages_and_a_long_typed_address_never_keep_an_emergency_from_the_queue(
+    console_service, tracker_factory
+):
+    """Found by a hostile review: the console refused the handoff for its length (400)."""
+    from actions.clients.handoffs import EMERGENCY
+    from actions.handoff import queue_for_an_operator
+
+    sender = "5491122226666"
+    long_text = "se inundó todo " * 70  # about a thousand characters, five times
+    events = [user(long_text, "report_emergency", 1764900000.0 + i) for i in range(5)]
+    collected = {"incident_number": "DC-000123", "address": "calle sin número " * 30, "people_in_danger": True,
+                 "description": "x" * 6000}
+    queued = await queue_for_an_operator(client(console_service), tracker_factory(events=events, sender_id=sender),
+                                         EMERGENCY, "emergency-handoff:DC-000123", collected=collected,
+                                         people_in_danger=True)
+    assert (queued.area, queued.priority) == ("defensa_civil", 0)
+    (handoff,) = console_service.handoffs_of(sender)
+    assert len(handoff["collected"]["address"]) == 300 and len(handoff["summary"]) <= 4096
+
+
+async def test_a_rest_conversation_can_be_handed_over_too(console_service, dispatcher, tracker_factory, domain):
+    sender = "rest:" + "v" * 128  # the REST channel's longest sender id
+    tracker = tracker_factory(text="quiero hablar con una persona", intent="human_handoff", sender_id=sender,
+                              input_channel="rest")
+    events = await ActionRequestHuman(client(console_service)).run(dispatcher, tracker, domain)
+    assert ConversationPaused() in events
+    assert [h["channel"] for h in console_service.handoffs_of(sender)] == ["rest"]

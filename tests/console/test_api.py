@@ -127,3 +127,38 @@ def test_forget_erases_every_handoff_of_the_citizen(console):
     assert console.store.handoff(other["id"]) is not None
     assert console.api("POST", "/api/citizens/erase", {"citizen_id": "5491100000005"}).json() == {"handoffs": 0}
     assert console.api("POST", "/api/citizens/erase", {"citizen_id": 5}).status_code == 400
+
+
+# --- found by a hostile review: inputs that must not break the queue for everyone ----------
+
+
+@pytest.mark.parametrize("at", ["0005-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", -62135596800,
+                                "9999-12-31T23:59:59Z"])
+def test_a_message_time_far_from_now_is_stored_as_now_and_breaks_no_page(console, at):
+    from tests.console.conftest import add_operator
+
+    add_operator(console.store, "jefa", role="supervisor")
+    citizen = "5491100000777"
+    handoff = console.handoff(citizen)
+    answer = console.api("POST", "/api/handoffs/messages",
+                         {"citizen_id": citizen, "message": {"at": at, "kind": "text", "text": "hola"}})
+    assert answer.status_code == 202, answer.text
+    stored = console.store.messages(handoff["id"])[-1]
+    assert abs((stored.at - console.store.clock()).days) <= 400
+    boss = console.login("jefa")
+    for path in ("/", "/fragments/queue", f"/conversations/{handoff['id']}"):
+        assert boss.get(path).status_code == 200, path
+
+
+def test_json_nested_beyond_recursion_is_a_400(console):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    answer = requests.post(console.url("/api/handoffs"), data=deep, timeout=10,
+                           headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_json"
+
+
+def test_a_lone_surrogate_is_a_400_not_a_database_error(console):
+    raw = b'{"citizen_id": "5491100000888", "channel": "whatsapp", "reason": "citizen_request", "summary": "a\\ud800b"}'
+    answer = requests.post(console.url("/api/handoffs"), data=raw, timeout=10,
+                           headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
