@@ -288,17 +288,25 @@ def blueprint(static_dir: Path) -> Blueprint:
 
     async def _end(request: Request, handoff_id: int, status: str, response_name: str) -> HTTPResponse:
         store = request.app.ctx.store
+        viewer = request.ctx.operator.viewer
+        action = {"returned": "hand_back", "closed": "close"}[status]
         try:
-            handoff = await db(request, store.end, handoff_id, request.ctx.operator.viewer, status)
+            handoff = await db(request, store.check, handoff_id, viewer, action)
         except Refused as refused:
             return await _refused(request, handoff_id, refused.code)
+        # Rasa first: a conversation closed here while the bot stays paused would leave the
+        # citizen writing to nobody, so it ends only once the bot has taken it back
         try:
             await request.app.ctx.assistant.resume(handoff.citizen_id, response_name)
         except AssistantError as error:
-            logger.warning("handoff %s %s, but Rasa was not told: %s", handoff_id, status, error)
+            logger.warning("handoff %s not %s: Rasa was not told: %s", handoff_id, status, error)
             await db(request, store.audit, None, "assistant_failed", handoff_id, str(error))
             return await _conversation_page(request, handoff_id, status=502,
                                             error=text("assistant_failed", detail=str(error)))
+        try:
+            await db(request, store.end, handoff_id, viewer, status)
+        except Refused as refused:
+            return await _refused(request, handoff_id, refused.code)
         return redirect("/", status=303)
 
     @bp.post("/conversations/<handoff_id:int>/return")

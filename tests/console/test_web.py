@@ -187,8 +187,13 @@ def test_rasa_down_is_told_to_the_operator(console, team, fake_rasa):
     alice.post(f"/conversations/{handoff['id']}/take")
     fake_rasa.fail_with = 500
     answer = alice.post(f"/conversations/{handoff['id']}/close")
-    assert answer.status_code == 502 and "no pudimos avisarle al asistente" in answer.text
+    assert answer.status_code == 502 and "no pudimos avisarle al asistente" in answer.text and "sigue abierta" in answer.text
     assert "assistant_failed" in audit_actions(console)
+    # still hers and open: the bot is still paused, so the citizen must not be left with nobody
+    assert console.store.handoff(handoff["id"]).status == "held"
+    fake_rasa.fail_with = None
+    assert alice.post(f"/conversations/{handoff['id']}/close").status_code == 303, "closing again works"
+    assert console.store.handoff(handoff["id"]).status == "closed"
 
 
 def test_history_renders_every_kind(console, team):
