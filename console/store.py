@@ -474,23 +474,38 @@ class Store:
             return cur.execute("SELECT locked_until FROM login_failures WHERE username = ?",
                                (username,)).scalar()
 
-    def record_login_failure(self, username: str, limit: int, lock: timedelta) -> bool:
-        """Counts a failure; at ``limit`` failures the name is locked for ``lock``. True when locked."""
+    def book_login_attempt(self, username: str, limit: int, lock: timedelta) -> bool:
+        """Counts an attempt before its password is checked, atomically, so that parallel
+        guesses cannot all slip past the lock-out; True when this one may be checked."""
+        now = self._now()
         with self.database.transaction(write=True) as cur:
-            failures = cur.execute("SELECT failures FROM login_failures WHERE username = ?",
-                                   (username,)).scalar()
-            if failures is None:
-                cur.execute("INSERT INTO login_failures (username, failures) VALUES (?, 1)", (username,))
-                failures = 1
-            else:
-                failures += 1
-                cur.execute("UPDATE login_failures SET failures = ? WHERE username = ?", (failures, username))
-            if failures >= limit:
-                cur.execute("UPDATE login_failures SET failures = 0, locked_until = ? WHERE username = ?",
-                            (to_text(self.clock() + lock), username))
-                self._audit(cur, None, "login_locked", None, username)
+            # a lock that has run out starts the count afresh
+            cur.execute("UPDATE login_failures SET failures = 0, locked_until = NULL "
+                        "WHERE username = ? AND locked_until IS NOT NULL AND locked_until <= ?", (username, now))
+            row = cur.execute(
+                "INSERT INTO login_failures (username, failures) VALUES (?, 1) ON CONFLICT (username) "
+                "DO UPDATE SET failures = login_failures.failures + 1 RETURNING failures, locked_until",
+                (username,)).fetchone()
+            if row["locked_until"] and row["locked_until"] > now:
+                return False
+            if row["failures"] > limit:
+                self._lock(cur, username, lock)
+                return False
+            return True
+
+    def record_login_failure(self, username: str, limit: int, lock: timedelta) -> bool:
+        """A booked attempt failed; at ``limit`` failures the name is locked for ``lock``. True when locked."""
+        with self.database.transaction(write=True) as cur:
+            failures = cur.execute("SELECT failures FROM login_failures WHERE username = ?", (username,)).scalar()
+            if failures is not None and failures >= limit:
+                self._lock(cur, username, lock)
                 return True
             return False
+
+    def _lock(self, cur: Cursor, username: str, lock: timedelta) -> None:
+        cur.execute("UPDATE login_failures SET locked_until = ? WHERE username = ?",
+                    (to_text(self.clock() + lock), username))
+        self._audit(cur, None, "login_locked", None, username)
 
     def clear_login_failures(self, username: str) -> None:
         with self.database.transaction(write=True) as cur:

@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse, html, raw, redirect
 
 from console import auth, media, queue
 from console.assistant import AssistantError
-from console.clock import BUENOS_AIRES, to_text
+from console.clock import BUENOS_AIRES
 from console.models import Handoff, Operator
 from console.outbound import Attachment, ReplyRefused
 from console.store import Refused
@@ -205,8 +205,8 @@ def blueprint(static_dir: Path) -> Blueprint:
         username = (request.form.get("username") or "").strip()[:64]
         password = request.form.get("password") or ""
         login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE)
-        locked_until = await db(request, store.locked_until, username)
-        if locked_until and locked_until > _now_text(request):
+        # counted before the (slow) password check: parallel guesses all count
+        if not await db(request, store.book_login_attempt, username, auth.MAX_FAILURES, auth.LOCK_FOR):
             return render(request, "login.html", status=429, error=text("login_locked"),
                           login_csrf=login_csrf, username=username)
         found = await db(request, store.credentials, username)
@@ -463,10 +463,6 @@ def validate_new_operator(username: str, password: str, role: str) -> Optional[s
     if role not in (queue.OPERATOR, queue.SUPERVISOR):
         return "role_invalid"
     return None
-
-
-def _now_text(request: Request) -> str:
-    return to_text(request.app.ctx.store.clock())
 
 
 def local_time(moment: Optional[datetime]) -> str:

@@ -152,6 +152,17 @@ def test_housekeeping_prunes_old_changes_and_dead_sessions(any_store, clock):
     assert any_store.session("old") is None and any_store.session("fresh") is not None
 
 
+def test_parallel_guesses_cannot_slip_past_the_lock_out(any_store):
+    """Found by a hostile review: 40 guesses at once got 32 password checks; now at most 5."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_operator(any_store, "bruno")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        booked = list(pool.map(lambda _: any_store.book_login_attempt("bruno", 5, timedelta(minutes=15)), range(40)))
+    assert booked.count(True) == 5
+    assert any_store.locked_until("bruno") is not None
+
+
 def test_operators_logins_and_sessions(any_store, clock):
     add_operator(any_store, "alice", areas=["transito", "reclamos"])
     with pytest.raises(Refused) as refused:
@@ -159,10 +170,17 @@ def test_operators_logins_and_sessions(any_store, clock):
     assert refused.value.code == "username_taken"
     operator, stored = any_store.credentials("alice")
     assert operator.areas == ("transito", "reclamos") and stored.startswith("scrypt$")
+    lock = timedelta(minutes=15)
     for _ in range(4):
-        assert not any_store.record_login_failure("alice", 5, timedelta(minutes=15))
-    assert any_store.record_login_failure("alice", 5, timedelta(minutes=15))
-    assert any_store.locked_until("alice") == to_text(clock() + timedelta(minutes=15))
+        assert any_store.book_login_attempt("alice", 5, lock)
+        assert not any_store.record_login_failure("alice", 5, lock)
+    assert any_store.book_login_attempt("alice", 5, lock)
+    assert any_store.record_login_failure("alice", 5, lock)
+    assert any_store.locked_until("alice") == to_text(clock() + lock)
+    assert not any_store.book_login_attempt("alice", 5, lock), "locked"
+    clock.advance(minutes=16)
+    assert any_store.book_login_attempt("alice", 5, lock), "the lock ran out"
+    any_store.clear_login_failures("alice")
     any_store.create_session(operator.id, "hash", "csrf")
     assert any_store.session("hash")["operator"].username == "alice"
     any_store.deactivate(operator.id, operator.id)
