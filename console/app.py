@@ -83,9 +83,12 @@ def create_app(settings: ConsoleSettings, *, store: Optional[Store] = None,
     app.register_middleware(web.load_session, "request")
 
     @app.middleware("response")
-    async def security_headers(_request: Request, response: HTTPResponse) -> None:
+    async def security_headers(request: Request, response: HTTPResponse) -> None:
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
+        # pages and fragments show citizens' messages: no copy stays in a browser's or proxy's cache
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
 
     @app.after_server_start
     async def started(app_: Sanic, _loop) -> None:

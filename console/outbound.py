@@ -105,13 +105,20 @@ class Outbound:
         template = {
             "name": self._template,
             "language": {"code": self._template_language},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": text}]}],
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": template_parameter(text)}]}],
         }
         try:
             return await graph.send_message(_envelope(to, "template", template))
         except GraphApiError as error:
             logger.warning("WhatsApp refused the reply template: %s", error)
             raise ReplyRefused("whatsapp_failed") from error
+
+
+def template_parameter(text: str) -> str:
+    """WhatsApp refuses a template parameter with a new line, a tab or more than four spaces in a
+    row (error 132018): a reply of several lines is sent as one, its lines joined by " · "."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return " · ".join(line for line in lines if line)
 
 
 def _envelope(to: str, kind: str, content: Dict[str, Any]) -> Dict[str, Any]:

@@ -122,6 +122,28 @@ def test_after_24_hours_the_reply_is_the_template(console, team, fake_graph_api,
                                     {"type": "text", "text": "Perdón la demora"}]}]}
 
 
+def test_a_reply_of_several_lines_goes_as_one_template_parameter(console, team, fake_graph_api, clock):
+    """WhatsApp refuses new lines, tabs and long runs of spaces in a parameter (error 132018)."""
+    handoff = console.handoff(topic="infractions", history=[
+        {"at": "2026-12-02T14:55:00Z", "direction": "citizen", "kind": "text", "text": "hola"}])
+    alice = console.login("alice")
+    alice.post(f"/conversations/{handoff['id']}/take")
+    clock.advance(hours=25)
+    alice = console.login("alice")
+    reply = "Hola de nuevo.\n\nYa está resuelto:\tel     trámite salió."
+    assert alice.post(f"/conversations/{handoff['id']}/reply", {"text": reply}).status_code == 303
+    sent, = fake_graph_api.sent_messages()
+    parameter = sent["template"]["components"][0]["parameters"][0]["text"]
+    assert parameter == "Hola de nuevo. · Ya está resuelto: el trámite salió."
+
+
+def test_pages_with_citizens_data_are_never_cached(console, team):
+    handoff = console.handoff(topic="infractions")
+    alice = console.login("alice")
+    for path in ("/", "/fragments/queue", f"/conversations/{handoff['id']}"):
+        assert alice.get(path).headers.get("Cache-Control") == "no-store", path
+
+
 def test_graph_outside_window_falls_back_to_the_template(console, team, fake_graph_api):
     handoff = console.handoff(topic="infractions", history=[
         {"at": "2026-12-02T14:55:00Z", "direction": "citizen", "kind": "text", "text": "hola"}])
