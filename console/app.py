@@ -73,6 +73,7 @@ def create_app(settings: ConsoleSettings, *, store: Optional[Store] = None,
     app.ctx.outbound = outbound or Outbound(settings.reply_template, settings.reply_template_language)
     app.ctx.templates = templates()
     app.ctx.executor = ThreadPoolExecutor(max_workers=settings.db_threads, thread_name_prefix="console-db")
+    app.ctx.feed = live.ChangeFeed(app.ctx.store, settings.poll_seconds, app.ctx.executor)
     app.ctx.serving = False
     app.ctx.tasks = []
 
@@ -102,6 +103,7 @@ def create_app(settings: ConsoleSettings, *, store: Optional[Store] = None,
     async def stopping(app_: Sanic, _loop) -> None:
         for task in app_.ctx.tasks:
             task.cancel()
+        await app_.ctx.feed.stop()
         await app_.ctx.outbound.close()
 
     @app.after_server_stop

@@ -26,7 +26,7 @@ def test_token_missing_is_401_and_wrong_is_403(console, path):
 @pytest.mark.parametrize("body", [
     [],
     {"channel": "whatsapp", "reason": "citizen_request"},
-    {"citizen_id": "x" * 65, "channel": "whatsapp", "reason": "citizen_request"},
+    {"citizen_id": "x" * 161, "channel": "whatsapp", "reason": "citizen_request"},
     {"citizen_id": 5491100000001, "channel": "whatsapp", "reason": "citizen_request"},
     {"citizen_id": "1", "channel": "whatsapp", "reason": "boredom"},
     {"citizen_id": "1", "channel": "whatsapp", "reason": "emergency", "people_in_danger": "sí"},

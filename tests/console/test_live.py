@@ -75,3 +75,31 @@ def test_changes_made_through_another_console_process_arrive(console_factory):
         other_tab = second.login("alice")
         assert other_tab.post(f"/conversations/{handoff['id']}/take").status_code == 303
         assert next_change(lines) == {"handoff_id": handoff["id"], "kind": "taken"}
+
+
+def test_streams_are_capped_per_session_and_freed_on_close(console):
+    """Found by a hostile review: a thousand streams of one session slowed every other request."""
+    from contextlib import ExitStack
+
+    from console.live import STREAMS_PER_SESSION
+
+    add_operator(console.store, "dora", areas=["reclamos"])
+    dora = console.login("dora")
+    readers = []  # kept: a dropped reader closes its connection
+    with ExitStack() as streams:
+        for _ in range(STREAMS_PER_SESSION):
+            stream = streams.enter_context(dora.session.get(console.url("/events"), stream=True, timeout=5))
+            assert stream.status_code == 200
+            readers.append(stream.iter_lines(decode_unicode=True))
+            assert next(readers[-1]) == ": conectado"
+        refused = dora.session.get(console.url("/events"), timeout=5)
+        assert refused.status_code == 429 and "pestañas" in refused.text
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the server notices the closed streams at its next write
+        console.handoff("5491100000199", topic="service_requests")
+        with dora.session.get(console.url("/events"), stream=True, timeout=5) as again:
+            if again.status_code == 200:
+                return
+            again.content
+        time.sleep(0.3)
+    raise AssertionError("closed streams were never freed")
