@@ -36,8 +36,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-# operators' uploads go up to 16 MB (PDF); the internal API checks its own 1 MiB limit
-REQUEST_MAX_SIZE = 17 * 1024 * 1024
+# every body but an operator's upload (the reply route streams its own, larger, limit: web.py),
+# so that nobody can make the console buffer megabytes before it knows who is asking
+REQUEST_MAX_SIZE = 1024 * 1024 + 64 * 1024
 
 
 class ConfigurationError(Exception):

@@ -52,6 +52,10 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     return html(page, status=status)
 
 
+# an operator's attachment (a 16 MB PDF at most) and the form around it
+UPLOAD_MAX_BYTES = media.DOCUMENT_MAX_BYTES + 1024 * 1024
+
+
 def set_cookie(request: Request, response: HTTPResponse, name: str, value: str,
                max_age: Optional[int] = None) -> None:
     response.cookies[name] = value
@@ -73,6 +77,11 @@ async def load_session(request: Request) -> Optional[HTTPResponse]:
     refuses a POST without the CSRF token of its session (or, on /login, of its cookie)."""
     request.ctx.operator = None
     request.ctx.session = None
+    stream = getattr(request, "stream", None)
+    if stream is not None and (stream.request_bytes or 0) > stream.request_max_size:
+        # Sanic refused the body unread (413) and runs the middleware for its error page:
+        # let that answer stand instead of a CSRF refusal of an empty form
+        return None
     if request.path.startswith(("/api/", "/static/")):
         return None
     token = request.cookies.get(SESSION_COOKIE)
@@ -92,15 +101,33 @@ async def load_session(request: Request) -> Optional[HTTPResponse]:
         elif session is not None:
             await db(request, store.delete_session, session["id"], session["operator"].id, "session_expired")
     if request.method == "POST":
-        if request.path == "/login":
-            expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-        elif request.ctx.session is None:  # no session, so no token to match: refused like a forgery
-            return render(request, "error.html", status=403, message=text("session_required"))
-        else:
-            expected = request.ctx.session["csrf_token"]
-        given = request.headers.get("x-csrf-token") or (request.form or {}).get("csrf_token")
-        if not auth.same_token(given, expected):
-            return render(request, "error.html", status=403, message=text("csrf_failed"))
+        if _streamed(request):
+            # an upload: its body is read by the handler, once the session is known; nobody else
+            # gets to make the console hold megabytes in memory
+            if request.ctx.session is None:
+                return render(request, "error.html", status=403, message=text("session_required"))
+            request.stream.request_max_size = UPLOAD_MAX_BYTES
+            return None
+        return csrf_refusal(request)
+    return None
+
+
+def _streamed(request: Request) -> bool:
+    route = getattr(request, "route", None)
+    return bool(route is not None and getattr(route.handler, "is_stream", False))
+
+
+def csrf_refusal(request: Request) -> Optional[HTTPResponse]:
+    """The 403 of a POST without its CSRF token (None when it has it); reads the form."""
+    if request.path == "/login":
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    elif request.ctx.session is None:  # no session, so no token to match: refused like a forgery
+        return render(request, "error.html", status=403, message=text("session_required"))
+    else:
+        expected = request.ctx.session["csrf_token"]
+    given = request.headers.get("x-csrf-token") or (request.form or {}).get("csrf_token")
+    if not auth.same_token(given, expected):
+        return render(request, "error.html", status=403, message=text("csrf_failed"))
     return None
 
 
@@ -319,9 +346,15 @@ def blueprint(static_dir: Path) -> Blueprint:
     async def close(request: Request, handoff_id: int) -> HTTPResponse:
         return await _end(request, handoff_id, "closed", "utter_handoff_closed")
 
-    @bp.post("/conversations/<handoff_id:int>/reply")
+    @bp.post("/conversations/<handoff_id:int>/reply", stream=True)
     @login_required
     async def reply(request: Request, handoff_id: int) -> HTTPResponse:
+        # the only route that takes files: its body (up to UPLOAD_MAX_BYTES) is read here, after
+        # load_session found a session, and only then is its CSRF token checked
+        await request.receive_body()
+        refused = csrf_refusal(request)
+        if refused is not None:
+            return refused
         ctx = request.app.ctx
         viewer = request.ctx.operator.viewer
         body = (request.form.get("text") or "").strip()

@@ -3,6 +3,7 @@ fake Graph API (text, image upload, template after 24 hours, 131047)."""
 import os
 
 import pytest
+import requests
 
 from tests.console.conftest import add_operator
 
@@ -181,3 +182,34 @@ def test_other_channels_and_missing_whatsapp_settings(console_factory, fake_grap
     assert answer.status_code == 409 and "WhatsApp no está configurado" in answer.text
     assert fake_graph_api.requests == []
     assert [r["action"] for r in console.store.latest_audit()][:2] == ["reply_failed", "reply_failed"]
+
+
+# --- found by a hostile review: 40 anonymous 16 MB bodies took 660 MB -----------------------
+
+
+def test_an_anonymous_body_over_a_mebibyte_is_refused_before_it_is_held(console):
+    big = b"x" * (4 * 1024 * 1024)
+    for path in ("/login", "/api/handoffs", "/conversations/1/take"):
+        answer = requests.post(console.url(path), data=big, timeout=30,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status_code == 413, f"{path}: {answer.status_code}"
+    # the one route that takes files wants a session before reading a byte of them
+    anonymous = requests.post(console.url("/conversations/1/reply"), data=big, timeout=30)
+    assert anonymous.status_code == 403
+
+
+def test_a_large_document_still_reaches_the_citizen(console, team, fake_graph_api):
+    handoff = console.handoff(topic="infractions", history=[
+        {"at": "2026-12-02T14:55:00Z", "direction": "citizen", "kind": "text", "text": "hola"}])
+    alice = console.login("alice")
+    alice.post(f"/conversations/{handoff['id']}/take")
+    document = b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024)
+    answer = alice.post(f"/conversations/{handoff['id']}/reply", {"text": "el acta completa"},
+                        files={"file": ("acta.pdf", document, "application/pdf")})
+    assert answer.status_code == 303, answer.text[:300]
+    sent, = fake_graph_api.sent_messages()
+    assert (sent["type"], sent["document"]["filename"], sent["document"].get("caption")) == (
+        "document", "acta.pdf", "el acta completa")
+    without_token = alice.post(f"/conversations/{handoff['id']}/reply", {"text": "sin token"}, csrf=False,
+                               files={"file": ("acta.pdf", document, "application/pdf")})
+    assert without_token.status_code == 403
