@@ -1,8 +1,8 @@
 """Handing a conversation to a person: queued in the real operators' console, then paused."""
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 
 from actions.clients.handoffs import HandoffsClient
-from actions.handoff import ActionHandleFallback, ActionRequestHuman
+from actions.handoff import ActionDefaultFallback, ActionHandleFallback, ActionRequestHuman
 from tests.fixtures.console import CONSOLE_TOKEN
 
 
@@ -85,3 +85,20 @@ async def test_third_fallback_in_a_row_hands_the_conversation_to_a_person(
     assert responses(dispatcher) == ["utter_handoff_queued"]
     (handoff,) = console_service.handoffs_of(sender)
     assert handoff["reason"] == "fallback"
+
+
+async def test_the_core_fallback_keeps_the_message_and_offers_the_menu_and_a_person(
+    dispatcher, tracker_factory, domain
+):
+    tracker = tracker_factory(text="y eso?", intent="affirm")
+    events = await ActionDefaultFallback().run(dispatcher, tracker, domain)
+    assert events == [FollowupAction("action_listen")], "no UserUtteranceReverted: the message stays"
+    assert responses(dispatcher) == ["utter_default"]
+    (variation,) = domain["responses"]["utter_default"]
+    assert [b["payload"] for b in variation["buttons"]] == ["/help", "/human_handoff"]
+    assert "147" in variation["text"], "the City's citizen line is offered"
+
+
+def test_when_no_person_can_be_reached_the_147_is_offered(domain):
+    (variation,) = domain["responses"]["utter_handoff_unavailable"]
+    assert "147" in variation["text"]
