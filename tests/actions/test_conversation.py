@@ -1,3 +1,4 @@
+import uuid
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,29 @@ def test_the_menu_reaches_every_service_of_the_topic_contract(domain):
     reached = {topic for topic in topics if any(i == topic or i.startswith(f"{topic}_") for i in offered)}
     assert reached == topics, f"not in the menu: {sorted(topics - reached)}"
     assert "human_handoff" in {payload_intent(b["payload"]) for b in main["buttons"]}
+
+
+@pytest.mark.model
+async def test_menu_inside_a_form_leaves_it_and_shows_the_menu_end_to_end(model_agent):
+    """Through the trained model and the action server: the form rejects `help`, the rule runs
+    action_show_menu, the form is left and the menu shown; a group's row opens its menu."""
+    from rasa.shared.core.events import BotUttered
+
+    sender = f"menu-test-{uuid.uuid4().hex[:8]}"
+
+    async def said(text):
+        before = len((await model_agent.processor.get_tracker(sender)).events)
+        await model_agent.handle_text(text, sender_id=sender)
+        tracker = await model_agent.processor.get_tracker(sender)
+        new = list(tracker.events)[before:]
+        return tracker, [e.metadata.get("utter_action") for e in new if isinstance(e, BotUttered)]
+
+    tracker, _ = await said("quiero sacar un turno")
+    assert tracker.active_loop_name == "appointment_form"
+    tracker, responses_ = await said("menú")
+    assert tracker.active_loop_name is None, "the form is left"
+    assert responses_ == ["utter_menu_form_left", "utter_menu"]
+    _, responses_ = await said('/help{"menu_group": "seguridad"}')
+    assert responses_ == ["utter_menu_seguridad"]
+    _, responses_ = await said("sí")
+    assert responses_ == ["utter_affirm_idle"], "a yes that answers no question"
