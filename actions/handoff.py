@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import idempotency_key, rate_limited
@@ -206,3 +206,25 @@ class ActionHandleFallback(Action):
         else:
             dispatcher.utter_message(response="utter_ask_rephrase")
         return []
+
+
+class ActionDefaultFallback(Action):
+    """What RulePolicy runs when no policy can tell what to do next (``core_fallback_action_name``).
+
+    Overrides Rasa's own, which says ``utter_default`` and reverts the citizen's message
+    (``UserUtteranceReverted``). Here the message stays in the conversation, as the operator
+    who may take it over must read it: the bot says plainly it did not know what to do,
+    offers the menu, a person and the 147, and waits for the citizen's next message.
+    """
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        logger.info("Core fallback after intent %s", tracker.get_intent_of_latest_message())
+        dispatcher.utter_message(response="utter_default")
+        # without the revert, listening must be explicit: a policy asked again what to do
+        # next could pick the fallback once more
+        return [FollowupAction("action_listen")]

@@ -166,11 +166,11 @@ async def test_a_conversation_is_stored_locked_and_published(trained_model, prod
     intents = _sql(stored.format("intent_name"), (sender, "user"), dbname=production_environment)
     assert [row[0] for row in intents] == ["help", "thank"]
     actions = [row[0] for row in _sql(stored.format("action_name"), (sender, "action"), dbname=production_environment)]
-    assert actions[actions.index("utter_menu"):] == ["utter_menu", "utter_more_topics", "action_listen", "utter_thank", "action_listen"]
+    assert actions[actions.index("action_show_menu"):] == ["action_show_menu", "action_listen", "utter_thank", "action_listen"]
 
     assert [e["event"] for e in published].count("user") == 2
     assert sender not in json.dumps(published), "the sender id is published as a pseudonym only"
-    assert {e.get("name") for e in published if e["event"] == "action"} >= {"utter_menu", "utter_thank"}
+    assert {e.get("name") for e in published if e["event"] == "action"} >= {"action_show_menu", "utter_thank"}
     if agent.tracker_store.event_broker:
         await agent.tracker_store.event_broker.close()
 

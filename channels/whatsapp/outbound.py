@@ -3,7 +3,9 @@
 Limits follow Meta's "Messages" reference: text body 4096 characters;
 interactive body 1024; reply buttons at most 3 with titles of at most 20
 characters; list messages at most 10 rows with titles of at most 24 and
-descriptions of at most 72 characters, and a list button label of at most 20.
+descriptions of at most 72 characters, in at most 10 sections (titles of at
+most 24 characters, required when there is more than one), and a list button
+label of at most 20.
 """
 import re
 from dataclasses import dataclass, field
@@ -18,7 +20,9 @@ LIST_BUTTON_LABEL_LIMIT = 20
 LIST_ROW_TITLE_LIMIT = 24
 LIST_ROW_DESCRIPTION_LIMIT = 72
 LIST_ROW_ID_LIMIT = 200
+LIST_SECTION_TITLE_LIMIT = 24
 MAX_LIST_ROWS = 10
+MAX_LIST_SECTIONS = 10
 CAPTION_LIMIT = 1024
 ELLIPSIS = "…"
 
@@ -138,6 +142,8 @@ class ListRow:
     id: Text
     title: Text
     description: Optional[Text] = None
+    # the titled section the row belongs to; consecutive rows of one section are grouped
+    section: Optional[Text] = None
 
 
 @dataclass(frozen=True)
@@ -159,19 +165,42 @@ class ListMessage:
                 raise ValueError("list row title or id too long")
             if row.description and len(row.description) > LIST_ROW_DESCRIPTION_LIMIT:
                 raise ValueError("list row description too long")
+        if any(row.section for row in self.rows):
+            if not all(row.section for row in self.rows):
+                raise ValueError("list rows: all in a section or none")
+            titles = [title for title, _ in self._sections()]
+            if len(titles) > MAX_LIST_SECTIONS:
+                raise ValueError("list sections: at most 10")
+            if any(len(title) > LIST_SECTION_TITLE_LIMIT for title in titles):
+                raise ValueError("list section title too long")
+
+    def _sections(self) -> List[Tuple[Optional[Text], List[ListRow]]]:
+        """Consecutive rows of one section, in order (one untitled section without sections)."""
+        sections: List[Tuple[Optional[Text], List[ListRow]]] = []
+        for row in self.rows:
+            if sections and sections[-1][0] == row.section:
+                sections[-1][1].append(row)
+            else:
+                sections.append((row.section, [row]))
+        return sections
 
     def to_dict(self) -> Dict[Text, Any]:
-        rows = []
-        for row in self.rows:
-            item = {"id": row.id, "title": row.title}
-            if row.description:
-                item["description"] = row.description
-            rows.append(item)
+        sections = []
+        for title, rows in self._sections():
+            items = []
+            for row in rows:
+                item = {"id": row.id, "title": row.title}
+                if row.description:
+                    item["description"] = row.description
+                items.append(item)
+            section: Dict[Text, Any] = {"title": title} if title else {}
+            section["rows"] = items
+            sections.append(section)
         message = _envelope(self.to, "interactive")
         message["interactive"] = {
             "type": "list",
             "body": {"text": self.body},
-            "action": {"button": self.button_label, "sections": [{"rows": rows}]},
+            "action": {"button": self.button_label, "sections": sections},
         }
         return message
 

@@ -4,7 +4,8 @@ Rasa hands bot messages over one at a time (one ``send_response`` per
 ``BotUttered``). In buffered mode (a citizen's turn) they are collected and
 :meth:`WhatsAppOutput.flush` sends them after the turn, merging consecutive
 texts so one turn costs as few messages as possible (error 131056 limits how
-fast one person may be messaged). Unbuffered mode (``trigger_intent``,
+fast one person may be messaged). Buttons that name a ``section`` (the menu)
+become a list with titled sections, whatever their number. Unbuffered mode (``trigger_intent``,
 operators) sends each message at once.
 
 No send ever raises: Graph errors are logged, and the turn is already in the
@@ -168,11 +169,14 @@ class WhatsAppOutput(OutputChannel):
         return [part]
 
     def _render_buttons(self, recipient_id: Text, part: _Buttons) -> List[Any]:
+        buttons = [b for b in part.buttons if b.get("title") or b.get("payload")]
         options = [
             (str(b.get("title") or b.get("payload") or ""), str(b.get("payload") or b.get("title") or ""))
-            for b in part.buttons
-            if b.get("title") or b.get("payload")
+            for b in buttons
         ]
+        # a response that groups its buttons (`section:` on each, e.g. the menu) is always a list
+        sections = [" ".join(str(b.get("section") or "").split()) or None for b in buttons]
+        sectioned = all(sections) and bool(sections)
         if not options:
             return [outbound.TextMessage(recipient_id, c) for c in outbound.split_text(part.text)]
         messages: List[Any] = []
@@ -186,7 +190,11 @@ class WhatsAppOutput(OutputChannel):
             short_titles = [outbound.shorten(t, outbound.BUTTON_TITLE_LIMIT) for t, _ in options]
             # shortened titles that collide would be ambiguous (and Graph rejects
             # them): a list shows the full title as the row description instead
-            if len(options) <= outbound.MAX_REPLY_BUTTONS and len(set(short_titles)) == len(options):
+            if (
+                not sectioned
+                and len(options) <= outbound.MAX_REPLY_BUTTONS
+                and len(set(short_titles)) == len(options)
+            ):
                 buttons = tuple(
                     outbound.ReplyButton(
                         self._option_id(recipient_id, payload, outbound.BUTTON_ID_LIMIT),
@@ -197,7 +205,7 @@ class WhatsAppOutput(OutputChannel):
                 messages.append(outbound.ReplyButtonsMessage(recipient_id, body, buttons))
             else:
                 rows = []
-                for title, payload in options:
+                for (title, payload), section in zip(options, sections):
                     short = outbound.shorten(title, outbound.LIST_ROW_TITLE_LIMIT)
                     description = (
                         outbound.shorten(title, outbound.LIST_ROW_DESCRIPTION_LIMIT)
@@ -209,6 +217,7 @@ class WhatsAppOutput(OutputChannel):
                             self._option_id(recipient_id, payload, outbound.LIST_ROW_ID_LIMIT),
                             short,
                             description,
+                            outbound.shorten(section, outbound.LIST_SECTION_TITLE_LIMIT) if sectioned else None,
                         )
                     )
                 label = self._response_texts(self._config.list_button_response) or _DEFAULT_LIST_LABEL

@@ -1,8 +1,9 @@
 """Handing a conversation to a person: queued in the real operators' console, then paused."""
-from rasa_sdk.events import ConversationPaused, SlotSet
+import pytest
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 
 from actions.clients.handoffs import HandoffsClient
-from actions.handoff import ActionHandleFallback, ActionRequestHuman
+from actions.handoff import ActionDefaultFallback, ActionHandleFallback, ActionRequestHuman
 from tests.fixtures.console import CONSOLE_TOKEN
 
 
@@ -114,3 +115,43 @@ async def test_a_rest_conversation_can_be_handed_over_too(console_service, dispa
     events = await ActionRequestHuman(client(console_service)).run(dispatcher, tracker, domain)
     assert ConversationPaused() in events
     assert [h["channel"] for h in console_service.handoffs_of(sender)] == ["rest"]
+
+
+async def test_the_core_fallback_keeps_the_message_and_offers_the_menu_and_a_person(
+    dispatcher, tracker_factory, domain
+):
+    tracker = tracker_factory(text="y eso?", intent="affirm")
+    events = await ActionDefaultFallback().run(dispatcher, tracker, domain)
+    assert events == [FollowupAction("action_listen")], "no UserUtteranceReverted: the message stays"
+    assert responses(dispatcher) == ["utter_default"]
+    (variation,) = domain["responses"]["utter_default"]
+    assert [b["payload"] for b in variation["buttons"]] == ["/help", "/human_handoff"]
+    assert "147" in variation["text"], "the City's citizen line is offered"
+
+
+def test_when_no_person_can_be_reached_the_147_is_offered(domain):
+    (variation,) = domain["responses"]["utter_handoff_unavailable"]
+    assert "147" in variation["text"]
+
+
+@pytest.mark.model
+async def test_rasa_runs_this_core_fallback_through_the_action_server_not_its_own(model_agent):
+    """The domain lists action_default_fallback, so Rasa calls the action server instead of its
+    built-in one (which reverts the citizen's message)."""
+    from rasa.core.actions.action import RemoteAction, action_for_name_or_text
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered, UserUtteranceReverted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = model_agent.domain
+    action = action_for_name_or_text("action_default_fallback", domain, model_agent.processor.action_endpoint)
+    assert isinstance(action, RemoteAction), "the project's action_default_fallback overrides Rasa's"
+    tracker = DialogueStateTracker.from_events(
+        "core-fallback-test",
+        [ActionExecuted("action_listen"), UserUttered("y eso qué es", {"name": "affirm", "confidence": 0.5})],
+        domain.slots,
+    )
+    events = await action.run(CollectingOutputChannel(), model_agent.processor.nlg, tracker, domain)
+    assert not any(isinstance(event, UserUtteranceReverted) for event in events), "the message is kept"
+    (said,) = [event for event in events if isinstance(event, BotUttered)]
+    assert [b["payload"] for b in said.data["buttons"]] == ["/help", "/human_handoff"]

@@ -82,6 +82,8 @@ def test_builders_produce_valid_cloud_api_bodies() -> None:
         lambda: outbound.ListMessage(TO, "b", "Ver", (outbound.ListRow("1", "x" * 25),)),
         lambda: outbound.ListMessage(TO, "b", "Ver", (outbound.ListRow("1", "t", "d" * 73),)),
         lambda: outbound.ImageMessage(TO),
+        lambda: outbound.ListMessage(TO, "b", "Ver", (outbound.ListRow("1", "t", section="s" * 25),)),
+        lambda: outbound.ListMessage(TO, "b", "Ver", (outbound.ListRow("1", "t", section="A"), outbound.ListRow("2", "u"))),
     ],
 )
 def test_builders_refuse_what_graph_would_reject(build) -> None:
@@ -92,3 +94,17 @@ def test_builders_refuse_what_graph_would_reject(build) -> None:
 def test_numbered_list() -> None:
     text = outbound.numbered_list("Elegí un barrio:", ["Agronomía", "Almagro"])
     assert re.findall(r"^(\d+)\. (.+)$", text, re.M) == [("1", "Agronomía"), ("2", "Almagro")]
+
+
+def test_list_rows_are_grouped_in_titled_sections_in_order() -> None:
+    rows = (
+        outbound.ListRow("/a", "A", section="Servicios"),
+        outbound.ListRow("/b", "B", section="Servicios"),
+        outbound.ListRow("/c", "C", "detalle", section="Atención"),
+    )
+    body = outbound.ListMessage(TO, "Elegí", "Ver opciones", rows).to_dict()
+    assert validate_message(body) is None
+    assert body["interactive"]["action"]["sections"] == [
+        {"title": "Servicios", "rows": [{"id": "/a", "title": "A"}, {"id": "/b", "title": "B"}]},
+        {"title": "Atención", "rows": [{"id": "/c", "title": "C", "description": "detalle"}]},
+    ]

@@ -18,12 +18,12 @@ TO = "5491155550101"
 async def make_output(make_config: Callable[..., WhatsAppConfig]):
     clients: List[GraphApiClient] = []
 
-    def make(buffered: bool = True, responses: Dict[str, str] = None, choices=None, **overrides: Any):
+    def make(buffered: bool = True, responses: Any = None, choices=None, **overrides: Any):
         config = make_config(**overrides)
         client = GraphApiClient(config)
         clients.append(client)
-        texts = responses or {}
-        return WhatsAppOutput(client, config, choices or ChoiceMemory(), texts.get, buffered=buffered)
+        texts = responses if callable(responses) else (responses or {}).get
+        return WhatsAppOutput(client, config, choices or ChoiceMemory(), texts, buffered=buffered)
 
     yield make
     for client in clients:
@@ -231,3 +231,50 @@ async def test_expired_token_is_logged_loudly(make_output, fake_graph_api: FakeG
     assert critical and "EXPIRED" in critical[0].getMessage()
     assert len(fake_graph_api.requests) == 1, "after 190 nothing else is attempted"
     assert FAKE_TOKEN not in caplog.text
+
+
+async def test_buttons_with_sections_are_a_list_with_titled_sections(make_output, fake_graph_api: FakeGraphApi) -> None:
+    output = make_output(responses={"utter_whatsapp_list_button": "Ver opciones"})
+    grouped = [
+        {"title": "Sacar un turno", "payload": "/appointments_book", "section": "Turnos"},
+        {"title": "Volver al menú", "payload": "/help", "section": "Más opciones"},
+    ]
+    await output.send_response(TO, {"text": "Salud:", "buttons": grouped})
+    await output.flush()
+    (message,) = fake_graph_api.sent_messages()
+    assert message["interactive"]["type"] == "list", "grouped buttons are a list even when two would fit as buttons"
+    sections = message["interactive"]["action"]["sections"]
+    assert [(s["title"], [r["id"] for r in s["rows"]]) for s in sections] == [
+        ("Turnos", ["/appointments_book"]),
+        ("Más opciones", ["/help"]),
+    ]
+    assert fake_graph_api.violations == []
+
+
+MENU_RESPONSES = ["utter_menu"] + [f"utter_menu_{group}" for group in (
+    "tramites", "salud", "movilidad", "seguridad", "educacion", "ambiente", "comunidad")]
+
+
+@pytest.mark.parametrize("response", MENU_RESPONSES)
+async def test_the_menus_are_lists_with_sections_and_the_domain_button_label(
+    response, project_domain, make_output, fake_graph_api: FakeGraphApi
+) -> None:
+    def texts(name: str):
+        variations = project_domain.responses.get(name) or []
+        return variations[0].get("text") if variations else None
+
+    (variation,) = project_domain.responses[response]
+    output = make_output(responses=texts)
+    await output.send_response(TO, {"text": variation["text"], "buttons": variation["buttons"]})
+    await output.flush()
+    (message,) = fake_graph_api.sent_messages()
+    interactive = message["interactive"]
+    assert interactive["type"] == "list", f"{response} must be a WhatsApp list"
+    assert interactive["action"]["button"] == texts("utter_whatsapp_list_button") == "Ver opciones"
+    sections = interactive["action"]["sections"]
+    rows = [row for section in sections for row in section["rows"]]
+    assert len(sections) >= 2 and all(1 <= len(s["title"]) <= 24 for s in sections)
+    assert 1 <= len(rows) <= 10
+    assert all(len(row["title"]) <= 24 and "description" not in row for row in rows), "titles fit unshortened"
+    assert [row["id"] for row in rows] == [b["payload"] for b in variation["buttons"]], "payloads travel as row ids"
+    assert fake_graph_api.violations == []
