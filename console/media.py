@@ -9,26 +9,18 @@ import secrets
 from pathlib import Path
 from typing import Iterable, Optional, Tuple
 
+from channels.whatsapp.media import sniff_forwarded
+
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 DOCUMENT_MAX_BYTES = 16 * 1024 * 1024
 
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"OggS", "audio/ogg"),
-    (b"%PDF-", "application/pdf"),
-)
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 
 
 def sniff(data: bytes) -> Optional[str]:
-    """The type the bytes really are (JPEG, PNG, WebP, OGG, PDF), or None."""
-    for signature, mime_type in _SIGNATURES:
-        if data.startswith(signature):
-            return mime_type
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+    """The type the bytes really are, by the same magic numbers the WhatsApp connector
+    checks citizens' files with (photos, voice notes, PDFs, videos), or None."""
+    return sniff_forwarded(data)
 
 
 def inside(folder: Path, reference: str) -> Optional[Path]:

@@ -4,11 +4,8 @@ The stack is ``scripts/run.sh`` itself, run once for the module from a copy of t
 ``var/`` — tracker, secrets, logs — is private) on free ports, with ``MODEL=`` so that it never
 trains. Each test passes only when the reproduction is refused.
 """
-import os
-import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -18,7 +15,7 @@ import requests
 import yaml
 
 from tests.fixtures.city_services import free_port
-from tests.fixtures.project import project_copy, run_script_env
+from tests.fixtures.project import project_copy, run_script, run_script_env
 
 ROOT = Path(__file__).resolve().parents[2]
 WA_ID = "5491155550101"
@@ -50,19 +47,6 @@ class Stack:
         return requests.post(f"{self.rasa}/webhooks/rest/webhook", json=body, timeout=120, **kwargs)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"scripts/run.sh exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(2)
-    pytest.fail(f"Rasa did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="module")
 def stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
     root = project_copy(tmp_path_factory.mktemp("stack") / "vecino")
@@ -81,22 +65,9 @@ def stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
         WHATSAPP_VERIFY_TOKEN="test-verify-token", WHATSAPP_PHONE_NUMBER_ID="106540352242922",
         WHATSAPP_GRAPH_URL=f"http://127.0.0.1:{free_port()}", WHATSAPP_WEBHOOK_PORT=str(webhook_port),
     )
-    with log.open("w") as out:
-        process = subprocess.Popen(["scripts/run.sh"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        _wait_until_up(f"http://127.0.0.1:{rasa_port}/", process, log)
+    with run_script(root, env, log, [f"http://127.0.0.1:{rasa_port}/"], timeout_s=STARTUP_TIMEOUT_S):
         yield Stack(root, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}",
                     f"http://127.0.0.1:{city_port}", ports, log)
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 # --- Rasa's HTTP API --------------------------------------------------------------------

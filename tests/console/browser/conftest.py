@@ -7,9 +7,7 @@ machine without them fails these tests rather than skipping them.
 import json
 import os
 import shutil
-import signal
 import struct
-import subprocess
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from channels.whatsapp.signature import SIGNATURE_HEADER, compute_signature
 from tests.channels.whatsapp.helpers import load_payload, with_message
 from tests.fixtures.city_services import free_port
 from tests.fixtures.graph_api import FAKE_PHONE_NUMBER_ID, FAKE_TOKEN, FakeGraphApi, run_fake_graph_api
-from tests.fixtures.project import ROOT, project_copy, run_script_env
+from tests.fixtures.project import ROOT, project_copy, run_script, run_script_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -146,34 +144,11 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             WHATSAPP_PHONE_NUMBER_ID=FAKE_PHONE_NUMBER_ID, WHATSAPP_GRAPH_URL=graph.base_url,
             WHATSAPP_WEBHOOK_PORT=str(webhook_port),
         )
-        with log.open("w") as out:
-            process = subprocess.Popen(["scripts/run.sh"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"scripts/run.sh exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-                try:
-                    requests.get(f"http://127.0.0.1:{rasa_port}/", timeout=2)
-                    requests.get(f"http://127.0.0.1:{webhook_port}/webhooks/whatsapp/", timeout=2)
-                    break
-                except requests.RequestException:
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"Vecino did not start in {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
-                    time.sleep(1)
+        up = [f"http://127.0.0.1:{rasa_port}/", f"http://127.0.0.1:{webhook_port}/webhooks/whatsapp/"]
+        with run_script(root, env, log, up, timeout_s=STARTUP_TIMEOUT_S):
             yield Stack(root, f"http://127.0.0.1:{rasa_port}",
                         f"http://127.0.0.1:{webhook_port}/webhooks/whatsapp/webhook",
                         f"http://127.0.0.1:{console_port}", rasa_token, graph, log)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="package")
