@@ -56,6 +56,12 @@ def match_emergency_type(text: Text) -> Text:
     return parsing.parse_emergency_type(text) or OTHER
 
 
+def not_words(value: Any) -> bool:
+    """A ``/intent`` payload: a photo, voice note or file sent without caption fills the
+    asked slot's from_text mapping with it; it is the report's attachment, not an answer."""
+    return str(value or "").lstrip().startswith("/")
+
+
 def photo_since_form_start(tracker: Tracker) -> Tuple[bool, Optional[Text]]:
     """(a photo was sent, its reference or None if the download failed), looking at every
     user message since emergency_form became active and at the one that activated it (a
@@ -87,6 +93,8 @@ class ValidateEmergencyForm(LocationValidation):
     async def validate_emergency_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
+        if not_words(value):
+            return {KIND: None}  # asked again, with no complaint: the file is kept
         return self.accept(KIND, match_emergency_type(str(value or "")))
 
     async def validate_location(
@@ -94,6 +102,8 @@ class ValidateEmergencyForm(LocationValidation):
     ) -> Dict[Text, Any]:
         if location_pin(tracker) is not None:
             return await super().validate_location(value, dispatcher, tracker, domain)
+        if not_words(value):
+            return {LOCATION_SLOT: None}
         text = " ".join(str(value or "").split())
         if len(text) < MIN_LOCATION:
             return self.reject(LOCATION_SLOT, dispatcher, tracker)
@@ -114,6 +124,8 @@ class ValidateEmergencyForm(LocationValidation):
     async def validate_emergency_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
+        if not_words(value):
+            return {DESCRIPTION: None}
         text = " ".join(str(value or "").split())
         if len(text) < 3:
             return self.reject(DESCRIPTION, dispatcher, tracker)

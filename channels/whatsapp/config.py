@@ -6,6 +6,7 @@ Values come from the channel's block in the credentials file and fall back to
 simply be empty and let this module read the environment.
 """
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Text, Tuple
@@ -36,6 +37,7 @@ ENVIRONMENT = {
     "webhook_port": "WHATSAPP_WEBHOOK_PORT",
     "webhook_host": "WHATSAPP_WEBHOOK_HOST",
     "media_hosts": "WHATSAPP_MEDIA_HOSTS",
+    "documents_public_url": "CITY_SERVICES_PUBLIC_URL",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -69,6 +71,10 @@ class WhatsAppConfig:
     # (comma-separated): Meta's CDN for WhatsApp media; graph_base_url's host is
     # always allowed too (it gets the token anyway: the fake Graph API in tests)
     media_hosts: Text = "lookaside.fbsbx.com"
+    # where the city services' documents (the libre deuda PDF) are public; without it,
+    # or on a loopback/private host, Meta could not fetch their links, so the channel
+    # downloads each document itself and uploads it to the Graph API (send by id)
+    documents_public_url: Optional[Text] = None
     # 131047 (outside the 24 h window): answer with this approved template, if set
     fallback_template: Optional[Text] = None
     fallback_template_language: Text = "es_AR"
@@ -139,6 +145,21 @@ class WhatsAppConfig:
         if graph_host:
             hosts.add(graph_host.lower())
         return tuple(sorted(hosts))
+
+    @property
+    def documents_by_upload(self) -> bool:
+        """Whether document links must be uploaded: Meta cannot reach their host."""
+        try:
+            host = (urlsplit(self.documents_public_url or "").hostname or "").lower()
+        except ValueError:
+            return True
+        if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False  # a public name
+        return not address.is_global
 
     @property
     def graph_api_root(self) -> Text:

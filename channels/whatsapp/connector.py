@@ -85,6 +85,21 @@ _HANDLED = {
 }
 # media an operator can take while the conversation is paused
 _RELAYED_MEDIA = {"audio", "document", "video", "sticker", "image"}
+# files the bot cannot read: each gets its own "what you can do instead" answer, except
+# while a report or request waits for a photo, when the file goes with it as the photo
+_FILES = {
+    MessageType.AUDIO: "utter_audio_not_supported",
+    MessageType.VIDEO: "utter_video_not_supported",
+    MessageType.DOCUMENT: "utter_document_not_supported",
+}
+_STICKER_RESPONSE = "utter_sticker_received"
+# a reaction with one of these (skin tone and emoji presentation aside) is thanks/assent
+_ASSENT_EMOJI = {"\U0001F44D", "\u2764", "\U0001F64F", "\U0001F44C"}
+_EMOJI_MODIFIERS = dict.fromkeys([0xFE0F, *range(0x1F3FB, 0x1F400)])
+_ASSENT_INTENT = "thank"
+# the form and the slot that wait for a photo (domain.yml)
+_MEDIA_LOOPS = {"emergency_form"}
+_MEDIA_SLOTS = {"request_photo"}
 _CLAIM_WAIT_S = 2.0
 # keys of a message's extra that never reach Rasa's metadata
 _REPLAYED = "replayed"
@@ -159,6 +174,12 @@ class WhatsAppInput(InputChannel):
             )
         if not config.verify_token:
             logger.warning("No WHATSAPP_VERIFY_TOKEN: Meta's webhook handshake will fail.")
+        if config.documents_by_upload:
+            # the libre deuda PDF link would point to a host Meta cannot fetch
+            logger.info("Documents are uploaded to the Graph API and sent by id "
+                        "(CITY_SERVICES_PUBLIC_URL unset or not public).")
+        else:
+            logger.info("Documents are sent as links under %s.", config.documents_public_url)
 
     # ---- Rasa InputChannel interface -------------------------------------------------
 
@@ -585,7 +606,7 @@ class WhatsAppInput(InputChannel):
                 await _settle(read)
                 # an operator takes voice notes, documents and videos: only the bot cannot
                 if not await self._relay_unsupported_if_paused(message):
-                    await self._answer_unsupported(message)
+                    await self._take_unhandled(message, extra, read)
             else:
                 await self._run_turn(message, extra, typed_choice, read)
             finished = True
@@ -655,6 +676,20 @@ class WhatsAppInput(InputChannel):
             location = message.location
             whatsapp["location"] = location.as_metadata()
             text = f"/{self.config.location_intent}{self._location_entities(location)}"
+        elif message.type is MessageType.REACTION:
+            # only assent reactions get here (_take_unhandled)
+            whatsapp["reaction"] = {"emoji": message.reaction.emoji if message.reaction else None}
+            text = f"/{_ASSENT_INTENT}"
+        elif message.type in _FILES and message.media:
+            # only while a form waits for a photo (_take_unhandled): the file is the photo
+            stored = await fetch_media(self.client, self.media_store, message.media.id,
+                                       message.media.mime_type, message.media.sha256, sniff=sniff_forwarded)
+            if stored.status == REFUSED:
+                await _settle(read)
+                await self._answer_with(message, _FILES[message.type])
+                return
+            whatsapp["media"] = stored.as_metadata()
+            text = (message.media.caption or "").strip() or f"/{self.config.media_intent}"
         elif message.type is MessageType.IMAGE and message.media:
             stored = await fetch_media(
                 self.client,
@@ -810,6 +845,65 @@ class WhatsAppInput(InputChannel):
         entities = {k: v for k, v in values.items() if k in declared and v is not None}
         return json.dumps(entities) if entities else ""
 
+    # ---- reactions, stickers and files ---------------------------------------------
+
+    async def _take_unhandled(self, message: InboundMessage, extra: Dict[Text, Any], read: Receipt) -> None:
+        """Reactions, stickers, voice notes, videos and documents outside an operator's chat."""
+        if message.type is MessageType.REACTION:
+            if is_assent(message.reaction.emoji if message.reaction else None):
+                await self._run_turn(message, extra, None, read)
+            else:  # any other reaction, or one removed: nothing to answer
+                logger.info("Reaction %s needs no answer.", mask_wamid(message.id))
+            return
+        if message.type is MessageType.STICKER:
+            if await self._first_sticker(message.sender):
+                await self._answer_with(message, _STICKER_RESPONSE)
+            else:
+                logger.info("Sticker %s: already answered in this conversation.", mask_wamid(message.id))
+            return
+        if message.type in _FILES:
+            if message.media is not None and await self._awaits_media(message.sender):
+                await self._run_turn(message, extra, None, read)
+            else:
+                await self._answer_with(message, _FILES[message.type])
+            return
+        await self._answer_unsupported(message)
+
+    async def _awaits_media(self, sender: Text) -> bool:
+        """An emergency report, or a form asking for its photo, takes any file as the photo."""
+        store = getattr(self._agent(), "tracker_store", None)
+        if store is None:
+            return False
+        try:
+            tracker = await store.retrieve(sender)
+        except Exception:
+            logger.exception("Could not read the conversation of %s.", mask_phone(sender))
+            return False
+        if tracker is None:
+            return False
+        return tracker.active_loop_name in _MEDIA_LOOPS or tracker.get_slot("requested_slot") in _MEDIA_SLOTS
+
+    async def _first_sticker(self, sender: Text) -> bool:
+        """True only for the first sticker of this conversation (Rasa session).
+
+        Stickers run no turn, so the tracker does not see them; the processed-messages
+        store (SQLite or Redis, kept across restarts) records one key per session instead.
+        """
+        session = "new"
+        for event in reversed(await self._events(sender)):
+            if getattr(event, "type_name", None) == "session_started":
+                session = f"{event.timestamp:.6f}"
+                break
+        key = f"sticker-answered:{sender}:{session}"
+        try:
+            first = bool(await self.store.claim([(key, {})]))
+            if first:
+                await self.store.mark_done(key)
+        except Exception:
+            logger.exception("Could not record the sticker of %s.", mask_phone(sender))
+            return False  # silence rather than the same answer to every sticker
+        return first
+
     async def _answer_unsupported(self, message: InboundMessage) -> None:
         """Says what the assistant can take, with the domain's response."""
         logger.info(
@@ -842,6 +936,11 @@ class WhatsAppInput(InputChannel):
     def _response_text(self, name: Text) -> Optional[Text]:
         variation = self._response_variation(name)
         return variation.get("text") if variation else None
+
+
+def is_assent(emoji: Optional[Text]) -> bool:
+    """👍 ❤️ 🙏 👌 in any skin tone, with or without the emoji presentation selector."""
+    return bool(emoji) and emoji.translate(_EMOJI_MODIFIERS) in _ASSENT_EMOJI
 
 
 def _run_now(callback: Callable[[], None]) -> None:

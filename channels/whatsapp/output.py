@@ -11,11 +11,16 @@ operators) sends each message at once.
 No send ever raises: Graph errors are logged, and the turn is already in the
 tracker when the buffer is flushed.
 """
+import asyncio
+import dataclasses
 import logging
 import mimetypes
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Text, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Text, Tuple, Union
+from urllib.parse import urlsplit
+
+import aiohttp
 
 from rasa.core.channels.channel import OutputChannel
 
@@ -166,6 +171,8 @@ class WhatsAppOutput(OutputChannel):
             return self._render_buttons(recipient_id, part)
         if isinstance(part, _Image):
             return [await self._render_image(recipient_id, part)]
+        if isinstance(part, outbound.DocumentMessage) and part.link and self._config.documents_by_upload:
+            return [await self._upload_document(part)]
         return [part]
 
     def _render_buttons(self, recipient_id: Text, part: _Buttons) -> List[Any]:
@@ -255,6 +262,22 @@ class WhatsAppOutput(OutputChannel):
             logger.error("Could not upload image %s: %s", os.path.basename(path), error)
             return None
 
+    async def _upload_document(self, document: outbound.DocumentMessage) -> outbound.DocumentMessage:
+        """The document's bytes through the Graph API: its link is not public (config).
+
+        Downloaded here, server side, from the city services, with no token (it is not
+        a Graph URL); if that or the upload fails, the link goes out as before.
+        """
+        link = document.link or ""
+        filename = document.filename or os.path.basename(urlsplit(link).path) or "documento.pdf"
+        try:
+            data, mime_type = await _download_document(link, self._config)
+            media_id = await self._client.upload_media(data, mime_type, filename)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, GraphApiError) as error:
+            logger.error("Could not upload document %s; sending its link: %s", filename, error)
+            return document
+        return dataclasses.replace(document, link=None, media_id=media_id, filename=filename)
+
     # ---- delivery ------------------------------------------------------------------
 
     async def _deliver(self, recipient_id: Text, message: Any) -> None:
@@ -322,3 +345,21 @@ def _merge(parts: Iterable[tuple]) -> List[tuple]:
                 continue
         merged.append((recipient_id, part))
     return merged
+
+
+async def _download_document(url: Text, config: WhatsAppConfig) -> Tuple[bytes, Text]:
+    """(bytes, mime type) of a document link, up to ``max_media_bytes``."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"not an http(s) document link: {urlsplit(url).scheme!r}")
+    timeout = aiohttp.ClientTimeout(total=config.request_timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.get(url, allow_redirects=False) as answer:
+            if answer.status != 200:
+                raise ValueError(f"document link answered {answer.status}")
+            data = await answer.content.read(config.max_media_bytes + 1)
+            if len(data) > config.max_media_bytes:
+                raise ValueError("document larger than max_media_bytes")
+            mime_type = answer.content_type or "application/octet-stream"
+            if mime_type == "application/octet-stream":
+                mime_type = mimetypes.guess_type(url)[0] or mime_type
+            return data, mime_type

@@ -174,3 +174,17 @@ def test_a_photo_sent_before_the_report_began_is_not_attached(tracker_factory):
         user_event("Av. Rivadavia 1234", "inform"),
     ]
     assert photo_since_form_start(tracker_factory(events=events)) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "slot, method",
+    [
+        ("emergency_type", "validate_emergency_type"),
+        ("location", "validate_location"),
+        ("emergency_description", "validate_emergency_description"),
+    ],
+)
+async def test_a_file_sent_without_caption_is_no_answer(validator, dispatcher, tracker_factory, domain, slot, method):
+    """The form's from_text mapping hands the file's "/inform" over: asked again, nothing said."""
+    result = await getattr(validator, method)("/inform", dispatcher, tracker_factory(), domain)
+    assert result == {slot: None} and dispatcher.messages == []

@@ -262,7 +262,7 @@ async def test_a_captioned_photo_with_a_wrong_checksum_still_brings_its_caption_
     assert graph_texts(fake_graph_api)[0] in expected, "the citizen is asked for the photo first"
 
 
-@pytest.mark.parametrize("name", ["audio", "video", "document", "sticker", "reaction", "contacts", "unsupported"])
+@pytest.mark.parametrize("name", ["contacts", "unsupported"])
 async def test_unsupported_types_get_the_domain_answer(
     harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain, name: str
 ) -> None:
@@ -273,6 +273,70 @@ async def test_unsupported_types_get_the_domain_answer(
     (sent,) = graph_texts(fake_graph_api, SENDER)
     assert sent in expected
     assert fake_graph_api.read_receipts(), "the message is still marked as read"
+
+
+@pytest.mark.parametrize(
+    "name, response",
+    [
+        ("audio", "utter_audio_not_supported"),
+        ("video", "utter_video_not_supported"),
+        ("document", "utter_document_not_supported"),
+    ],
+)
+async def test_files_outside_a_form_get_what_to_do_instead(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain, name: str, response: str
+) -> None:
+    await harness.deliver(load_payload(name))
+    assert harness.agent.handled == [], "no turn: nothing waits for a file"
+    expected = [v["text"] for v in project_domain.responses[response]]
+    assert graph_texts(fake_graph_api, SENDER) in ([text] for text in expected)
+    assert all("147" in text for text in expected), "each says where to call instead"
+
+
+@pytest.mark.parametrize("emoji", ["👍", "👍🏻", "👍🏿", "❤️", "❤", "🙏", "👌"])
+async def test_an_assent_reaction_is_a_thank_you(harness: ChannelHarness, fake_graph_api: FakeGraphApi, emoji: str) -> None:
+    payload = load_payload("reaction")
+    first_message(payload)["reaction"]["emoji"] = emoji
+    await harness.deliver(payload)
+    (message,) = harness.agent.handled
+    assert message.text == "/thank" and message.metadata["whatsapp"]["reaction"] == {"emoji": emoji}
+    assert graph_texts(fake_graph_api, SENDER) == ["echo /thank"]
+
+
+@pytest.mark.parametrize("emoji", ["😮", "😂", "👎", ""])
+async def test_other_reactions_and_removed_ones_are_ignored(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, emoji: str
+) -> None:
+    payload = load_payload("reaction")
+    first_message(payload)["reaction"]["emoji"] = emoji
+    wamid = first_message(payload)["id"]
+    await harness.deliver(payload)
+    assert harness.agent.handled == [] and fake_graph_api.sent_messages() == []
+    assert await harness.channel.store.pending() == [], "marked done: never replayed"
+    assert wamid not in harness.channel._accepted
+
+
+async def test_only_the_first_sticker_of_a_conversation_gets_an_answer(
+    harness: ChannelHarness, fake_graph_api: FakeGraphApi, project_domain
+) -> None:
+    payload = load_payload("sticker")
+    await harness.deliver(payload)
+    later = with_message(payload, id=first_message(payload)["id"] + "2")
+    await harness.deliver(later)
+    assert harness.agent.handled == []
+    expected = [v["text"] for v in project_domain.responses["utter_sticker_received"]]
+    (sent,) = graph_texts(fake_graph_api, SENDER)
+    assert sent in expected, "one answer for two stickers"
+
+
+async def test_the_sticker_answer_is_remembered_across_restarts(
+    make_harness, fake_graph_api: FakeGraphApi
+) -> None:
+    payload = load_payload("sticker")
+    await make_harness().deliver(payload)
+    restarted = make_harness()  # same dedup store file: the same conversation
+    await restarted.deliver(with_message(payload, id=first_message(payload)["id"] + "2"))
+    assert len(graph_texts(fake_graph_api, SENDER)) == 1
 
 
 @pytest.mark.parametrize("name", ["status_sent", "status_delivered", "status_read", "status_failed"])

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Text
 
 import pytest
 from rasa.core.agent import Agent
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from tests.channels.whatsapp.helpers import ChannelHarness, load_payload, with_message
 from tests.fixtures.graph_api import FakeGraphApi
@@ -217,6 +217,32 @@ async def test_a_photo_sent_with_an_emergency_report_reaches_the_incident(
     }
     shown = await answer_form(e2e, fake_graph_api, first, "emergency_form", answers)
     assert IncidentsClient(city_services).get(last_number(shown, r"DC-\d+"), sender).has_photo
+
+
+async def test_a_voice_note_sent_during_an_emergency_report_reaches_the_incident(
+    e2e: ChannelHarness, fake_graph_api: FakeGraphApi, city_services: str
+) -> None:
+    from actions.clients.incidents import IncidentsClient
+
+    sender = new_sender()
+    voice_id = f"{time.time_ns()}"
+    fake_graph_api.add_media(voice_id, b"OggS\x00\x02 a voice note", "audio/ogg")
+    voice_note = _as(load_payload("audio"), sender, audio={"mime_type": "audio/ogg; codecs=opus", "id": voice_id, "voice": True})
+    described = iter([voice_note, text_payload(sender, "el agua ya entra en las casas de la cuadra")])
+    answers = {
+        "emergency_type": lambda: text_payload(sender, "inundación"),
+        "location": lambda: location_payload(sender, -34.6037, -58.3816),
+        "people_at_risk": lambda: text_payload(sender, "no"),
+        # the voice note first: the file goes with the report, the question comes again
+        "emergency_description": lambda: next(described),
+    }
+    shown = await answer_form(e2e, fake_graph_api, text_payload(sender, "se inundó mi calle"), "emergency_form", answers)
+    assert IncidentsClient(city_services).get(last_number(shown, r"DC-\d+"), sender).has_photo
+    tracker = await e2e.agent.tracker_store.retrieve(sender)
+    values = [e.value for e in tracker.events if isinstance(e, SlotSet) and e.key == "emergency_description"]
+    # the form's mapping takes the voice note's "/inform"; validation empties it at once
+    assert values[values.index("/inform") + 1] is None, f"the voice note is no description: {values}"
+    assert [v for v in values if v][-1] == "el agua ya entra en las casas de la cuadra", values
 
 
 async def test_no_secrets_phone_numbers_or_texts_in_info_logs(

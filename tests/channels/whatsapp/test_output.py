@@ -150,7 +150,7 @@ async def test_images_by_link_and_by_upload(make_output, fake_graph_api: FakeGra
 
 
 async def test_custom_passthrough_location_and_document(make_output, fake_graph_api: FakeGraphApi) -> None:
-    output = make_output()
+    output = make_output(documents_public_url="https://buenosaires.gob.ar")  # public: links go as they are
     location = {"type": "location", "location": {"latitude": -34.6, "longitude": -58.4, "name": "Punto Verde"}}
     await output.send_response(TO, {"custom": location})
     await output.send_response(TO, {"custom": {"document": {"link": "https://buenosaires.gob.ar/c.pdf", "filename": "libre-deuda.pdf"}}})
@@ -278,3 +278,48 @@ async def test_the_menus_are_lists_with_sections_and_the_domain_button_label(
     assert all(len(row["title"]) <= 24 and "description" not in row for row in rows), "titles fit unshortened"
     assert [row["id"] for row in rows] == [b["payload"] for b in variation["buttons"]], "payloads travel as row ids"
     assert fake_graph_api.violations == []
+
+
+@pytest.mark.parametrize(
+    "public_url, by_upload",
+    [
+        (None, True),
+        ("http://127.0.0.1:8100", True),
+        ("http://localhost:8100", True),
+        ("http://10.0.0.5", True),
+        ("http://192.168.1.20:8100", True),
+        ("https://servicios.buenosaires.gob.ar", False),
+    ],
+)
+def test_documents_are_uploaded_unless_their_host_is_public(make_config, public_url, by_upload) -> None:
+    assert make_config(documents_public_url=public_url).documents_by_upload is by_upload
+
+
+async def test_the_libre_deuda_pdf_without_a_public_url_is_uploaded_and_sent_by_id(
+    make_output, fake_graph_api: FakeGraphApi, city_services: str
+) -> None:
+    from actions.clients.infractions import InfractionsClient
+
+    certificate = InfractionsClient(city_services).issue_certificate(dni="28999111")  # only paid fines
+    assert certificate.pdf_url.startswith("http://127.0.0.1"), "the link Meta could not fetch"
+    output = make_output()  # no CITY_SERVICES_PUBLIC_URL
+    document = {"link": certificate.pdf_url, "filename": f"libre-deuda-{certificate.code}.pdf", "caption": "Certificado"}
+    await output.send_response(TO, {"custom": {"document": document}})
+    await output.flush()
+    ((media_id, (data, mime_type)),) = fake_graph_api.uploads.items()
+    assert data.startswith(b"%PDF") and mime_type == "application/pdf"
+    (sent,) = fake_graph_api.sent_messages()
+    assert sent["type"] == "document"
+    assert sent["document"] == {"id": media_id, "filename": document["filename"], "caption": "Certificado"}
+    assert fake_graph_api.violations == []
+
+
+async def test_a_document_that_cannot_be_downloaded_still_goes_as_its_link(
+    make_output, fake_graph_api: FakeGraphApi, city_services: str
+) -> None:
+    output = make_output()
+    link = f"{city_services}/certificates/NO-SUCH-CODE.pdf"
+    await output.send_response(TO, {"custom": {"document": {"link": link}}})
+    await output.flush()
+    (sent,) = fake_graph_api.sent_messages()
+    assert sent["document"]["link"] == link and fake_graph_api.uploads == {}
