@@ -19,16 +19,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
 from actions.base import (
+    LAT_SLOT,
+    LOCATION_SLOT,
+    LON_SLOT,
     RETRY_SLOT,
     WRITE_KEY_SLOT,
     FlowAction,
     FlowFormValidation,
+    LocationValidation,
+    coordinates,
     location_pin,
     rate_limited,
     reset,
 )
 from actions.rate_limits import LOOKUP
 from actions.clients.appointments import Appointment, AppointmentsClient, HealthCentre, Slot
+from actions.clients.geocoding import GeocodingClient
 from actions.clients.errors import (
     Conflict,
     InvalidRequest,
@@ -413,3 +419,99 @@ class ActionCancelAppointment(_AppointmentsAction):
             when=parsing.format_datetime(appointment.starts_at),
         )
         return reset(CODE, CANCEL_CONFIRMED, RETRY_SLOT)
+
+
+# --- the nearest hospitals and CESAC -------------------------------------------------
+
+NEAREST_INTENT = "appointments_nearest_health_centre"
+NEAREST_CENTRES = 3
+# Every centre of the reference data (79): the kind filter is applied here, after the
+# distance order, because /health-centres has no kind parameter.
+ALL_CENTRES = 100
+
+
+def asked_kind(tracker: Tracker) -> Optional[Text]:
+    """"hospital", "cesac" or None: what the message that started the search named."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == NEAREST_INTENT:
+            return parsing.health_centre_kind(event.get("text") or "")
+    return None
+
+
+def location_message(centre: HealthCentre) -> Dict[Text, Any]:
+    """A WhatsApp Cloud API location message (sent as a custom payload by the connector)."""
+    location: Dict[Text, Any] = {"latitude": centre.lat, "longitude": centre.lon, "name": centre.name}
+    if centre.address:
+        location["address"] = centre.address
+    return {"type": "location", "location": location}
+
+
+class ValidateHealthCentresForm(LocationValidation):
+    accept_barrio = True
+
+    def name(self) -> Text:
+        return "validate_health_centres_form"
+
+
+class ActionFindHealthCentres(FlowAction):
+    """Submit of health_centres_form: the three nearest hospitals or CESAC (open data of the
+    City), after the 107 reminder. On WhatsApp each one also comes as a location pin; the
+    pin is a custom payload built here because its coordinates are numbers, which a
+    templated response cannot carry."""
+
+    def __init__(
+        self,
+        client: Optional[AppointmentsClient] = None,
+        geocoder: Optional[GeocodingClient] = None,
+    ) -> None:
+        self._client = client or AppointmentsClient.from_env()
+        self._geocoder = geocoder or GeocodingClient.from_env()
+
+    def name(self) -> Text:
+        return "action_find_health_centres"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        kind = asked_kind(tracker)
+        slots = (LOCATION_SLOT, LAT_SLOT, LON_SLOT)
+        try:
+            point = await coordinates(tracker, self._geocoder)
+            if point is None:
+                return reset(*slots)
+            centres: List[HealthCentre] = await self.call(
+                self._client.find_centres, near=point, limit=ALL_CENTRES
+            )
+        except (NotFound, InvalidRequest):
+            dispatcher.utter_message(response="utter_invalid_location")
+            return reset(*slots, RETRY_SLOT)
+        except ServiceError as error:
+            return self.offer_retry(dispatcher, error=error)
+        dispatcher.utter_message(response="utter_health_emergency_reminder")
+        nearest = [c for c in centres if kind is None or c.kind == kind][:NEAREST_CENTRES]
+        if not nearest:
+            dispatcher.utter_message(response="utter_no_health_centres")
+            return reset(*slots, RETRY_SLOT)
+        dispatcher.utter_message(response=f"utter_health_centres_nearest_{kind or 'any'}")
+        on_whatsapp = tracker.get_latest_input_channel() == "whatsapp"
+        for centre in nearest:
+            if on_whatsapp:
+                dispatcher.utter_message(json_message=location_message(centre))
+            place = f"{centre.address} ({centre.barrio})" if centre.address else centre.barrio
+            variables = {
+                "name": centre.name,
+                "place": place,
+                "distance": parsing.format_distance(centre.distance_m),
+            }
+            if centre.phones:
+                dispatcher.utter_message(
+                    response="utter_health_centre_item_with_phone",
+                    phone=" / ".join(centre.phones[:2]),
+                    **variables,
+                )
+            else:
+                dispatcher.utter_message(response="utter_health_centre_item", **variables)
+        return reset(*slots, RETRY_SLOT)

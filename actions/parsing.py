@@ -340,3 +340,18 @@ def format_distance(meters: Optional[float]) -> str:
     if meters < 1000:
         return f"{int(round(meters))} m"
     return f"{meters / 1000:.1f} km".replace(".", ",")
+
+
+# --- health centres -----------------------------------------------------------------
+
+_CESAC_WORDS = re.compile(r"\b(cesac|centros? de salud|salitas?|centros? de atencion primaria)\b")
+_HOSPITAL_WORDS = re.compile(r"\b(hospital(es)?|hospi|guardias?)\b")
+
+
+def health_centre_kind(text: str) -> Optional[str]:
+    """The kind of centre a message asks for: "cesac", "hospital" or None (either, or both named)."""
+    folded = fold(text or "")
+    cesac, hospital = bool(_CESAC_WORDS.search(folded)), bool(_HOSPITAL_WORDS.search(folded))
+    if cesac == hospital:
+        return None
+    return "cesac" if cesac else "hospital"

@@ -21,6 +21,7 @@ class HealthCentre:
     lat: float
     lon: float
     distance_m: Optional[float] = None
+    phones: Tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "HealthCentre":
@@ -34,6 +35,7 @@ class HealthCentre:
             lat=float(data["lat"]),
             lon=float(data["lon"]),
             distance_m=None if distance is None else float(distance),
+            phones=tuple(str(phone) for phone in data.get("phones") or ()),
         )
 
 

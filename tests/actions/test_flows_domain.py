@@ -39,6 +39,8 @@ def test_dynamic_response_names_exist(domain):
         assert f"utter_infraction_item_{status}" in domain["responses"]
     assert "utter_too_many_failures" in domain["responses"]
     assert "utter_infractions_all_settled" in domain["responses"]
+    for kind in ("any", "hospital", "cesac"):
+        assert f"utter_health_centres_nearest_{kind}" in domain["responses"]
 
 
 def validators():

@@ -162,6 +162,22 @@ async def test_custom_passthrough_location_and_document(make_output, fake_graph_
     assert fake_graph_api.violations == []
 
 
+async def test_location_between_texts_keeps_the_order(make_output, fake_graph_api: FakeGraphApi) -> None:
+    """A place (actions/appointments.py's nearest health centres) comes as a location message
+    with name and address, between the texts of its turn."""
+    output = make_output()
+    pin = {"type": "location", "location": {"latitude": -34.6006, "longitude": -58.4107,
+                                            "name": "Hospital de Clínicas", "address": "Av. Córdoba 2351"}}
+    await output.send_response(TO, {"text": "Los más cercanos:"})
+    await output.send_response(TO, {"custom": pin})
+    await output.send_response(TO, {"text": "📍 Hospital de Clínicas, a 300 m"})
+    await output.flush()
+    first, location, last = fake_graph_api.sent_messages()
+    assert first["type"] == "text" and last["type"] == "text"
+    assert location["type"] == "location" and location["location"] == pin["location"]
+    assert fake_graph_api.violations == []
+
+
 async def test_unbuffered_output_sends_at_once(make_output, fake_graph_api: FakeGraphApi) -> None:
     output = make_output(buffered=False)
     await output.send_response(TO, {"text": "Aviso de Defensa Civil"})
