@@ -273,7 +273,10 @@ class WhatsAppTransport(Transport):
                     payload = self.channel.choices.resolve_reply_id(sender, choice["id"])
                     answer.options[payload] = Option(payload, choice["title"], choice["id"], reply_kind)
             elif kind == "document":
-                answer.documents.append(message["document"])
+                document = dict(message["document"])
+                if "id" in document:  # uploaded to the Graph API: what the citizen gets is those bytes
+                    document["bytes"] = self.graph.uploads[document["id"]][0]
+                answer.documents.append(document)
             else:
                 raise AssertionError(f"unexpected {kind!r} message to the citizen: {message}")
         return answer
@@ -386,14 +389,20 @@ def clean_record(answer: Answer, conversation: Conversation) -> None:
 
 def certificate_issued(answer: Answer, conversation: Conversation) -> None:
     assert len(answer.documents) == 1, f"expected the certificate as one document, got {answer.documents}"
-    link = answer.documents[0]["link"]
-    code = link.rsplit("/", 1)[-1][: -len(".pdf")]
+    document = answer.documents[0]
+    if "link" in document:  # REST, or WhatsApp with a public CITY_SERVICES_PUBLIC_URL
+        link = document["link"]
+        code = link.rsplit("/", 1)[-1][: -len(".pdf")]
+        pdf = requests.get(link, timeout=10).content
+    else:  # WhatsApp without a public URL: uploaded to the Graph API and sent by id
+        code = document["filename"][len("libre-deuda-"): -len(".pdf")]
+        link, pdf = None, document["bytes"]
     certificate = conversation.city.infractions.verify_certificate(code)
     assert certificate.code == code and code in answer.text, f"{code!r} not verifiable or not in {answer.text!r}"
-    assert certificate.pdf_url == link
+    assert link is None or certificate.pdf_url == link
     assert conversation.city.get(f"/certificates/{code}")["plate"] == CLEAN_PLATE
-    pdf = requests.get(link, timeout=10)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), "the certificate link serves the PDF"
+    assert pdf.startswith(b"%PDF"), "the citizen gets the certificate's PDF"
+    assert pdf == requests.get(certificate.pdf_url, timeout=10).content, "the very certificate, not another"
 
 
 # 2. turnos -----------------------------------------------------------------------------
