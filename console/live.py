@@ -51,6 +51,13 @@ class ChangeFeed:
             self._task = asyncio.get_running_loop().create_task(self._poll())
         return queue
 
+    async def ready(self) -> None:
+        """Fixes where the feed starts before a new stream says it is connected: a change made
+        right after that must reach it (read later, it would count as already seen)."""
+        if self._last is None:
+            self._last = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._store.last_change_id)
+
     def close(self, session_id: int, queue: "asyncio.Queue[Optional[Dict[str, Any]]]") -> None:
         self._queues.discard(queue)
         self._per_session[session_id] -= 1
@@ -64,9 +71,10 @@ class ChangeFeed:
     async def _poll(self) -> None:
         loop = asyncio.get_running_loop()
         while self._queues:
+            if self._last is None:  # the first stream's ready() sets where to start
+                await asyncio.sleep(self._poll_seconds)
+                continue
             try:
-                if self._last is None:
-                    self._last = await loop.run_in_executor(self._executor, self._store.last_change_id)
                 changes: List[Dict[str, Any]] = await loop.run_in_executor(
                     self._executor, self._store.changes_after, self._last)
             except Exception:  # the database is back at the next poll; the streams stay open
@@ -93,6 +101,7 @@ async def events(request: Request) -> HTTPResponse:
         return render(request, "error.html", status=429, message=text("too_many_streams"))
     idle = timedelta(minutes=settings.session_idle_minutes)
     try:
+        await feed.ready()
         response = await request.respond(content_type="text/event-stream; charset=utf-8",
                                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         await response.send(": conectado\n\n")
