@@ -746,14 +746,7 @@ class WhatsAppInput(InputChannel):
     # ---- conversations an operator has (channels/whatsapp/handoff.py) -------------------
 
     async def _paused_tracker(self, sender: Text) -> Any:
-        store = getattr(self._agent(), "tracker_store", None)
-        if store is None:
-            return None
-        try:
-            tracker = await store.retrieve(sender)
-        except Exception:
-            logger.exception("Could not read the conversation of %s.", mask_phone(sender))
-            return None
+        tracker = await self._tracker(sender)
         return tracker if tracker is not None and tracker.is_paused() else None
 
     async def _relay_if_paused(self, message: InboundMessage, whatsapp: Dict[Text, Any]) -> None:
@@ -816,16 +809,20 @@ class WhatsAppInput(InputChannel):
         await self.handoff_relay.relay(message.sender, relayed, emergency=False)
         return True
 
-    async def _events(self, sender: Text) -> List[Any]:
-        """The conversation's events as the tracker store has them (empty if unreadable)."""
+    async def _tracker(self, sender: Text) -> Any:
+        """The conversation as the tracker store has it (None if there is none or it is unreadable)."""
         store = getattr(self._agent(), "tracker_store", None)
         if store is None:
-            return []
+            return None
         try:
-            tracker = await store.retrieve(sender)
+            return await store.retrieve(sender)
         except Exception:
             logger.exception("Could not read the conversation of %s.", mask_phone(sender))
-            return []
+            return None
+
+    async def _events(self, sender: Text) -> List[Any]:
+        """The conversation's events as the tracker store has them (empty if unreadable)."""
+        tracker = await self._tracker(sender)
         return list(tracker.events) if tracker is not None else []
 
     def _location_entities(self, location: Any) -> Text:
@@ -871,14 +868,7 @@ class WhatsAppInput(InputChannel):
 
     async def _awaits_media(self, sender: Text) -> bool:
         """An emergency report, or a form asking for its photo, takes any file as the photo."""
-        store = getattr(self._agent(), "tracker_store", None)
-        if store is None:
-            return False
-        try:
-            tracker = await store.retrieve(sender)
-        except Exception:
-            logger.exception("Could not read the conversation of %s.", mask_phone(sender))
-            return False
+        tracker = await self._tracker(sender)
         if tracker is None:
             return False
         return tracker.active_loop_name in _MEDIA_LOOPS or tracker.get_slot("requested_slot") in _MEDIA_SLOTS
